@@ -1,0 +1,355 @@
+//! The domain's error type. Each variant maps to one GraphQL error code; internal causes are kept
+//! for the log and never shown to a client.
+
+use crate::Locale;
+
+/// What a caller did wrong or why an operation could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No valid credentials came with the request.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The email, password or tenant slug did not match. Deliberately vague.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The credentials are valid but lack the role or scope for the operation.
+    #[error("forbidden")]
+    Forbidden,
+    /// The resource does not exist for the caller's tenant (also for other tenants' ids).
+    #[error("{0:?} not found")]
+    NotFound(Resource),
+    /// An input value was rejected.
+    #[error("invalid value for {}: {:?}", .0.field, .0.problem)]
+    Validation(ValidationError),
+    /// Too many attempts; retry after the given number of seconds.
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// An unexpected failure (database, queue). Logged with its chain, shown as an opaque message.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Error::Internal(anyhow::Error::new(error))
+    }
+}
+
+/// The kinds of record a caller can look up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Tenant,
+    Operator,
+    ApiKey,
+    Listing,
+    ListingImport,
+}
+
+/// A rejected input value: which field, the value as given, and the problem with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationError {
+    pub field: String,
+    pub value: Option<String>,
+    pub problem: Problem,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, value: Option<&str>, problem: Problem) -> Self {
+        Self {
+            field: field.into(),
+            // Long values are cut so that one bad row cannot flood a response or a log.
+            value: value.map(|v| truncate_chars(v, 200)),
+            problem,
+        }
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(error: ValidationError) -> Self {
+        Error::Validation(error)
+    }
+}
+
+/// Why a value was rejected. Each problem has a message in every locale.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    Required,
+    TooShort { min: usize },
+    TooLong { max: usize },
+    InvalidSlug,
+    SlugTaken,
+    InvalidEmail,
+    EmailTaken,
+    InvalidFieldName,
+    DuplicateFieldName,
+    UnknownFieldType,
+    OptionsRequired,
+    UnknownField,
+    NotANumber,
+    NotADate,
+    NotAGeoPoint,
+    NotText,
+    NotTags,
+    UnknownOption { allowed: Vec<String> },
+    DuplicateExternalId { first_index: usize },
+    UnknownColumn,
+    MalformedCsv { reason: String },
+    TooManyRecords { max: usize },
+    NoScopes,
+    CannotGrantOwner,
+}
+
+impl Error {
+    /// The stable code sent to clients in `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthenticated | Error::InvalidCredentials => "UNAUTHENTICATED",
+            Error::Forbidden => "FORBIDDEN",
+            Error::NotFound(_) => "NOT_FOUND",
+            Error::Validation(_) => "VALIDATION",
+            Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The message for a person, in their language. Never contains an internal cause.
+    pub fn message(&self, locale: Locale) -> String {
+        match self {
+            Error::Unauthenticated => locale
+                .pick(
+                    "ログインが必要です。もう一度ログインしてください。",
+                    "You need to log in. Please log in again.",
+                )
+                .to_owned(),
+            Error::InvalidCredentials => locale
+                .pick(
+                    "事業者ID、メールアドレスまたはパスワードが正しくありません。",
+                    "The business ID, email address or password is incorrect.",
+                )
+                .to_owned(),
+            Error::Forbidden => locale
+                .pick(
+                    "この操作を行う権限がありません。オーナーまたは管理者に依頼してください。",
+                    "You do not have permission for this. Ask an owner or admin.",
+                )
+                .to_owned(),
+            Error::NotFound(resource) => not_found_message(*resource, locale),
+            Error::Validation(error) => error.message(locale),
+            Error::RateLimited { retry_after_secs } => match locale {
+                Locale::Ja => format!(
+                    "試行回数が多すぎます。{}秒後にもう一度お試しください。",
+                    retry_after_secs
+                ),
+                Locale::En => {
+                    format!("Too many attempts. Try again in {retry_after_secs} seconds.")
+                }
+            },
+            Error::Internal(_) => locale
+                .pick(
+                    "サーバーで問題が発生しました。しばらくしてからもう一度お試しください。",
+                    "Something went wrong on the server. Please try again shortly.",
+                )
+                .to_owned(),
+        }
+    }
+}
+
+fn not_found_message(resource: Resource, locale: Locale) -> String {
+    let (ja, en) = match resource {
+        Resource::Tenant => ("事業者", "business"),
+        Resource::Operator => ("運営者", "operator"),
+        Resource::ApiKey => ("APIキー", "API key"),
+        Resource::Listing => ("掲載情報", "listing"),
+        Resource::ListingImport => ("インポート", "import"),
+    };
+    match locale {
+        Locale::Ja => format!("指定された{ja}が見つかりません。"),
+        Locale::En => format!("The {en} was not found."),
+    }
+}
+
+impl ValidationError {
+    /// A sentence naming the field and the value, and saying what to do instead.
+    pub fn message(&self, locale: Locale) -> String {
+        let field = &self.field;
+        let value = self.value.as_deref().unwrap_or("");
+        match locale {
+            Locale::Ja => self.message_ja(field, value),
+            Locale::En => self.message_en(field, value),
+        }
+    }
+
+    fn message_ja(&self, field: &str, value: &str) -> String {
+        match &self.problem {
+            Problem::Required => format!("「{field}」は必須です。値を入力してください。"),
+            Problem::TooShort { min } => {
+                format!("「{field}」は{min}文字以上で入力してください。")
+            }
+            Problem::TooLong { max } => format!("「{field}」は{max}文字以内で入力してください。"),
+            Problem::InvalidSlug => format!(
+                "「{field}」の値「{value}」は使えません。半角英小文字・数字・ハイフンの3〜40文字で、先頭と末尾は英数字にしてください。"
+            ),
+            Problem::SlugTaken => {
+                format!("事業者ID「{value}」は既に使われています。別のIDを選んでください。")
+            }
+            Problem::InvalidEmail => format!(
+                "「{field}」の値「{value}」はメールアドレスとして正しくありません。例: taro@example.jp"
+            ),
+            Problem::EmailTaken => {
+                format!("メールアドレス「{value}」は既にこの事業者に登録されています。")
+            }
+            Problem::InvalidFieldName => format!(
+                "項目名「{value}」は使えません。半角英小文字で始まり、英小文字・数字・アンダースコアのみの64文字以内にしてください。"
+            ),
+            Problem::DuplicateFieldName => format!("項目名「{value}」が重複しています。"),
+            Problem::UnknownFieldType => format!("「{field}」の型「{value}」は不明です。"),
+            Problem::OptionsRequired => {
+                format!("選択肢型の項目「{field}」には選択肢を1つ以上設定してください。")
+            }
+            Problem::UnknownField => format!(
+                "項目「{field}」は掲載項目の設定にありません。掲載項目を追加するか、この項目を外してください。"
+            ),
+            Problem::NotANumber => format!(
+                "「{field}」の値「{value}」を数値として読めません。例: 100000、10万円、9.8万"
+            ),
+            Problem::NotADate => format!(
+                "「{field}」の値「{value}」を日付として読めません。例: 2024-04-01、2024/4/1、2024年4月1日"
+            ),
+            Problem::NotAGeoPoint => format!(
+                "「{field}」の値「{value}」を緯度・経度として読めません。例: 35.6812,139.7671"
+            ),
+            Problem::NotText => format!("「{field}」には文字列を指定してください。"),
+            Problem::NotTags => {
+                format!("「{field}」には文字列の配列か、カンマ区切りの文字列を指定してください。")
+            }
+            Problem::UnknownOption { allowed } => format!(
+                "「{field}」の値「{value}」は選択肢にありません。選べる値: {}",
+                preview_list(allowed)
+            ),
+            Problem::DuplicateExternalId { first_index } => format!(
+                "外部ID「{value}」は同じリクエスト内の{first_index}件目と重複しています。"
+            ),
+            Problem::UnknownColumn => {
+                format!("CSVに列「{value}」がありません。列名を確認してください。")
+            }
+            Problem::MalformedCsv { reason } => format!("CSVを読み取れません: {reason}"),
+            Problem::TooManyRecords { max } => {
+                format!("1回のリクエストで送れるのは{max}件までです。分割して送ってください。")
+            }
+            Problem::NoScopes => "APIキーの権限を1つ以上選んでください。".to_owned(),
+            Problem::CannotGrantOwner => {
+                "オーナー権限を付与できるのはオーナーだけです。".to_owned()
+            }
+        }
+    }
+
+    fn message_en(&self, field: &str, value: &str) -> String {
+        match &self.problem {
+            Problem::Required => format!("\"{field}\" is required. Please enter a value."),
+            Problem::TooShort { min } => format!("\"{field}\" needs at least {min} characters."),
+            Problem::TooLong { max } => format!("\"{field}\" can have at most {max} characters."),
+            Problem::InvalidSlug => format!(
+                "\"{value}\" is not a valid {field}: use 3 to 40 lowercase letters, digits and hyphens, starting and ending with a letter or digit."
+            ),
+            Problem::SlugTaken => {
+                format!("The business ID \"{value}\" is already taken. Choose another one.")
+            }
+            Problem::InvalidEmail => format!(
+                "\"{value}\" is not a valid email address for \"{field}\". Example: taro@example.jp"
+            ),
+            Problem::EmailTaken => {
+                format!("The email address \"{value}\" is already registered for this business.")
+            }
+            Problem::InvalidFieldName => format!(
+                "The field name \"{value}\" is invalid: start with a lowercase letter and use only lowercase letters, digits and underscores, up to 64 characters."
+            ),
+            Problem::DuplicateFieldName => format!("The field name \"{value}\" appears twice."),
+            Problem::UnknownFieldType => format!("\"{value}\" is not a known type for \"{field}\"."),
+            Problem::OptionsRequired => {
+                format!("The choice field \"{field}\" needs at least one option.")
+            }
+            Problem::UnknownField => format!(
+                "\"{field}\" is not in the listing schema. Add it to the schema or leave it out."
+            ),
+            Problem::NotANumber => format!(
+                "\"{value}\" in \"{field}\" is not a number. Examples: 100000, 10万円, 9.8万"
+            ),
+            Problem::NotADate => format!(
+                "\"{value}\" in \"{field}\" is not a date. Examples: 2024-04-01, 2024/4/1, 2024年4月1日"
+            ),
+            Problem::NotAGeoPoint => format!(
+                "\"{value}\" in \"{field}\" is not a latitude and longitude. Example: 35.6812,139.7671"
+            ),
+            Problem::NotText => format!("\"{field}\" must be a string."),
+            Problem::NotTags => {
+                format!("\"{field}\" must be an array of strings or a comma-separated string.")
+            }
+            Problem::UnknownOption { allowed } => format!(
+                "\"{value}\" is not one of the options of \"{field}\". Allowed: {}",
+                preview_list(allowed)
+            ),
+            Problem::DuplicateExternalId { first_index } => format!(
+                "The external id \"{value}\" already appears in record {first_index} of this request."
+            ),
+            Problem::UnknownColumn => {
+                format!("The CSV has no column \"{value}\". Check the column name.")
+            }
+            Problem::MalformedCsv { reason } => format!("The CSV could not be read: {reason}"),
+            Problem::TooManyRecords { max } => {
+                format!("At most {max} records fit in one request. Split the request.")
+            }
+            Problem::NoScopes => "Choose at least one scope for the API key.".to_owned(),
+            Problem::CannotGrantOwner => "Only an owner can grant the owner role.".to_owned(),
+        }
+    }
+
+    /// The stable code of the problem, for clients that branch on it.
+    pub fn problem_code(&self) -> &'static str {
+        match self.problem {
+            Problem::Required => "REQUIRED",
+            Problem::TooShort { .. } => "TOO_SHORT",
+            Problem::TooLong { .. } => "TOO_LONG",
+            Problem::InvalidSlug => "INVALID_SLUG",
+            Problem::SlugTaken => "SLUG_TAKEN",
+            Problem::InvalidEmail => "INVALID_EMAIL",
+            Problem::EmailTaken => "EMAIL_TAKEN",
+            Problem::InvalidFieldName => "INVALID_FIELD_NAME",
+            Problem::DuplicateFieldName => "DUPLICATE_FIELD_NAME",
+            Problem::UnknownFieldType => "UNKNOWN_FIELD_TYPE",
+            Problem::OptionsRequired => "OPTIONS_REQUIRED",
+            Problem::UnknownField => "UNKNOWN_FIELD",
+            Problem::NotANumber => "NOT_A_NUMBER",
+            Problem::NotADate => "NOT_A_DATE",
+            Problem::NotAGeoPoint => "NOT_A_GEO_POINT",
+            Problem::NotText => "NOT_TEXT",
+            Problem::NotTags => "NOT_TAGS",
+            Problem::UnknownOption { .. } => "UNKNOWN_OPTION",
+            Problem::DuplicateExternalId { .. } => "DUPLICATE_EXTERNAL_ID",
+            Problem::UnknownColumn => "UNKNOWN_COLUMN",
+            Problem::MalformedCsv { .. } => "MALFORMED_CSV",
+            Problem::TooManyRecords { .. } => "TOO_MANY_RECORDS",
+            Problem::NoScopes => "NO_SCOPES",
+            Problem::CannotGrantOwner => "CANNOT_GRANT_OWNER",
+        }
+    }
+}
+
+fn preview_list(values: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = values.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if values.len() > SHOWN {
+        text.push_str(&format!(", … (+{})", values.len() - SHOWN));
+    }
+    text
+}
+
+/// Cuts a string to at most `max` characters, never inside a character.
+pub fn truncate_chars(value: &str, max: usize) -> String {
+    match value.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
+/// Shorthand for the results of domain operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,22 @@
+//! Tayori's domain: what tenants, operators, API keys and listings are, the rules they follow and
+//! how they are stored. Transport code (GraphQL, HTTP, job handlers) calls into this crate and
+//! stays thin.
+//!
+//! Reading order: [`ids`] and [`error`] for the shared vocabulary, [`auth`] for who may do what,
+//! then [`tenants`], [`operators`] and [`listings`] for the operations themselves.
+
+pub mod auth;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod ids;
+pub mod listings;
+pub mod locale;
+pub mod operators;
+pub mod settings;
+pub mod telemetry;
+pub mod tenants;
+
+pub use error::{Error, Problem, ValidationError};
+pub use ids::{ApiKeyId, ListingId, ListingImportId, OperatorId, TenantId};
+pub use locale::Locale;

@@ -1,0 +1,118 @@
+//! Reading numbers the way Japanese listing feeds write them.
+//!
+//! Accepted: `100000`, `100,000`, `１００，０００` (full-width), `¥100,000`, `10万円`, `9.8万`,
+//! `12万5000円`, `1億2000万`, `3千`, `-5`, `1.5e3`. Rejected: anything else, including ranges
+//! such as `5万～6万`, which are not a single number.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Parses one number, or returns `None` when the text is not exactly one number.
+pub fn parse_number(text: &str) -> Option<f64> {
+    // NFKC turns full-width digits, commas, periods and the yen sign into their ASCII forms.
+    let normalized: String = text.nfkc().collect();
+    let mut body = normalized.trim();
+    let negative = body.starts_with(['-', '−', '▲']);
+    if negative {
+        body = body[body.chars().next()?.len_utf8()..].trim_start();
+    }
+    body = body.trim_start_matches(['¥', '\\', '$']).trim();
+    body = body.strip_suffix("円").unwrap_or(body).trim();
+    body = body.strip_suffix("JPY").unwrap_or(body).trim();
+    if body.is_empty() {
+        return None;
+    }
+
+    let value = if body.contains(['万', '千', '億']) { parse_with_units(body)? } else { parse_plain(body)? };
+    Some(if negative { -value } else { value })
+}
+
+/// A plain decimal with optional thousands separators: `100,000.5`.
+fn parse_plain(text: &str) -> Option<f64> {
+    if text.contains(',') && !has_valid_grouping(text) {
+        return None;
+    }
+    let digits: String = text.chars().filter(|c| *c != ',').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')) {
+        return None;
+    }
+    if !digits.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    digits.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Commas must separate groups of three digits: `1,234,567`, not `1,23`.
+fn has_valid_grouping(text: &str) -> bool {
+    let integer_part = text.split('.').next().unwrap_or("");
+    let mut groups = integer_part.split(',');
+    let first_ok = groups.next().is_some_and(|g| (1..=3).contains(&g.len()));
+    first_ok && groups.all(|g| g.len() == 3)
+}
+
+/// Sums number-unit pairs from the largest unit down: `1億2000万5000` is 120,005,000.
+fn parse_with_units(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut current = String::new();
+    let mut last_unit = f64::INFINITY;
+    for c in text.chars() {
+        let unit = match c {
+            '億' => 100_000_000.0,
+            '万' => 10_000.0,
+            '千' => 1_000.0,
+            _ => {
+                current.push(c);
+                continue;
+            }
+        };
+        // Units must come in decreasing order, each at most once: `5万3億` is not a number.
+        if unit >= last_unit {
+            return None;
+        }
+        last_unit = unit;
+        let amount = if current.trim().is_empty() && unit == 1_000.0 { 1.0 } else { parse_plain(current.trim())? };
+        total += amount * unit;
+        current.clear();
+    }
+    if !current.trim().is_empty() {
+        total += parse_plain(current.trim())?;
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_grouped_numbers_parse() {
+        assert_eq!(parse_number("100000"), Some(100_000.0));
+        assert_eq!(parse_number("100,000"), Some(100_000.0));
+        assert_eq!(parse_number(" 1,234,567.5 "), Some(1_234_567.5));
+        assert_eq!(parse_number("-5"), Some(-5.0));
+        assert_eq!(parse_number("1.5e3"), Some(1500.0));
+    }
+
+    #[test]
+    fn full_width_and_currency_forms_parse() {
+        assert_eq!(parse_number("１００，０００"), Some(100_000.0));
+        assert_eq!(parse_number("¥100,000"), Some(100_000.0));
+        assert_eq!(parse_number("￥８５，０００円"), Some(85_000.0));
+        assert_eq!(parse_number("100000円"), Some(100_000.0));
+    }
+
+    #[test]
+    fn japanese_units_parse() {
+        assert_eq!(parse_number("10万円"), Some(100_000.0));
+        assert_eq!(parse_number("9.8万"), Some(98_000.0));
+        assert_eq!(parse_number("12万5000円"), Some(125_000.0));
+        assert_eq!(parse_number("1億2000万"), Some(120_000_000.0));
+        assert_eq!(parse_number("３千"), Some(3_000.0));
+    }
+
+    #[test]
+    fn non_numbers_and_ranges_are_rejected() {
+        for bad in ["", "abc", "1,23", "5万～6万", "10万円～", "5万3億", "１０万円ぐらい", "--5", "1.2.3"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+        }
+    }
+}

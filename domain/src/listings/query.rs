@@ -1,0 +1,100 @@
+//! Reading listings: one page at a time, newest first, with an optional text search.
+
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use serde_json::Value;
+
+use crate::{
+    Error, ListingId, TenantId,
+    entities::listing,
+    error::{Resource, Result},
+};
+
+/// The largest page a caller may ask for.
+pub const MAX_PAGE_SIZE: u64 = 200;
+
+/// A stored listing with its values parsed.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub id: ListingId,
+    pub external_id: String,
+    pub fields: Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TryFrom<listing::Model> for Listing {
+    type Error = Error;
+
+    fn try_from(row: listing::Model) -> Result<Self> {
+        let fields = serde_json::from_str(&row.fields)
+            .map_err(|error| anyhow::anyhow!("stored fields of listing {} are malformed: {error}", row.id))?;
+        Ok(Listing {
+            id: ListingId(row.id),
+            external_id: row.external_id,
+            fields,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// One page of listings.
+pub struct ListingPage {
+    pub nodes: Vec<Listing>,
+    pub total_count: u64,
+    pub has_next_page: bool,
+}
+
+/// Lists the tenant's listings, newest first. `after` is the id of the last listing of the
+/// previous page; `search` matches the external id or any value, case-insensitively.
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    first: u64,
+    after: Option<ListingId>,
+    search: Option<&str>,
+) -> Result<ListingPage> {
+    let first = first.clamp(1, MAX_PAGE_SIZE);
+    let mut query = listing::Entity::find().filter(listing::Column::TenantId.eq(tenant_id.0));
+    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+        let matches = |column: listing::Column| {
+            Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query = query.filter(matches(listing::Column::ExternalId).or(matches(listing::Column::Fields)));
+    }
+    let total_count = query.clone().count(db).await?;
+
+    if let Some(after) = after {
+        query = query.filter(listing::Column::Id.lt(after.0));
+    }
+    // UUID v7 ids sort by creation time, so the id doubles as a stable cursor.
+    let mut rows = query.order_by_desc(listing::Column::Id).limit(first + 1).all(db).await?;
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+    let nodes = rows.into_iter().map(Listing::try_from).collect::<Result<_>>()?;
+    Ok(ListingPage { nodes, total_count, has_next_page })
+}
+
+/// Finds one listing of the tenant by the tenant's external id.
+pub async fn get_by_external_id(db: &DatabaseConnection, tenant_id: TenantId, external_id: &str) -> Result<Listing> {
+    listing::Entity::find()
+        .filter(listing::Column::TenantId.eq(tenant_id.0))
+        .filter(listing::Column::ExternalId.eq(external_id.trim()))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound(Resource::Listing))?
+        .try_into()
+}
+
+/// Counts the tenant's listings.
+pub async fn count(db: &DatabaseConnection, tenant_id: TenantId) -> Result<u64> {
+    Ok(listing::Entity::find().filter(listing::Column::TenantId.eq(tenant_id.0)).count(db).await?)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

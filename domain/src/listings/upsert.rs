@@ -1,0 +1,201 @@
+//! Storing listings keyed by the tenant's external id, one by one or thousands at a time.
+//!
+//! Invalid records are rejected one by one with the reason; the valid records of the same batch
+//! are stored in one transaction. A record whose normalised values did not change writes nothing.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait, sea_query::OnConflict,
+};
+use serde_json::Value;
+
+use super::{schema, values};
+use crate::{
+    ListingId, Problem, TenantId, ValidationError,
+    auth::tokens::sha256_hex,
+    entities::listing,
+    error::Result,
+};
+
+/// The most records one call accepts.
+pub const MAX_RECORDS_PER_CALL: usize = 10_000;
+/// The longest external id.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
+/// Rows per SQL statement; keeps bind parameters well under SQLite's and PostgreSQL's limits.
+const CHUNK_ROWS: usize = 500;
+
+/// One listing as the tenant sends it.
+#[derive(Debug, Clone)]
+pub struct ListingRecord {
+    pub external_id: String,
+    pub fields: serde_json::Map<String, Value>,
+}
+
+/// Why one record of a batch was rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordError {
+    /// The record's position in the batch (0-based).
+    pub index: usize,
+    pub external_id: Option<String>,
+    pub error: ValidationError,
+}
+
+/// What happened to a batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpsertReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Records rejected; `errors` may hold several entries for one record.
+    pub rejected: usize,
+    pub errors: Vec<RecordError>,
+}
+
+impl UpsertReport {
+    pub fn absorb(&mut self, other: UpsertReport, index_offset: usize) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.rejected += other.rejected;
+        self.errors.extend(other.errors.into_iter().map(|mut e| {
+            e.index += index_offset;
+            e
+        }));
+    }
+}
+
+/// A validated record ready to be written.
+struct Accepted {
+    external_id: String,
+    fields_json: String,
+    content_hash: String,
+}
+
+/// Validates and stores a batch of listings for the tenant.
+pub async fn upsert(db: &DatabaseConnection, tenant_id: TenantId, records: Vec<ListingRecord>) -> Result<UpsertReport> {
+    if records.len() > MAX_RECORDS_PER_CALL {
+        return Err(ValidationError::new("listings", None, Problem::TooManyRecords { max: MAX_RECORDS_PER_CALL }).into());
+    }
+    let schema = schema::get(db, tenant_id).await?;
+    let (accepted, mut report) = validate_batch(&schema, records);
+
+    let tx = db.begin().await?;
+    for chunk in accepted.chunks(CHUNK_ROWS) {
+        write_chunk(&tx, tenant_id, chunk, &mut report).await?;
+    }
+    tx.commit().await?;
+
+    tracing::info!(
+        tenant.id = %tenant_id,
+        created = report.created,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        rejected = report.rejected,
+        "listings upserted"
+    );
+    Ok(report)
+}
+
+fn validate_batch(schema: &[schema::ListingField], records: Vec<ListingRecord>) -> (Vec<Accepted>, UpsertReport) {
+    let mut report = UpsertReport::default();
+    let mut accepted = Vec::with_capacity(records.len());
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+
+    for (index, record) in records.into_iter().enumerate() {
+        let external_id = record.external_id.trim().to_owned();
+        let mut reject = |errors: Vec<ValidationError>| {
+            report.rejected += 1;
+            report.errors.extend(errors.into_iter().map(|error| RecordError {
+                index,
+                external_id: Some(external_id.clone()).filter(|id| !id.is_empty()),
+                error,
+            }));
+        };
+        if let Err(error) = validate_external_id(&external_id) {
+            reject(vec![error]);
+            continue;
+        }
+        if let Some(first_index) = first_seen.get(&external_id) {
+            let problem = Problem::DuplicateExternalId { first_index: first_index + 1 };
+            reject(vec![ValidationError::new("externalId", Some(&external_id), problem)]);
+            continue;
+        }
+        first_seen.insert(external_id.clone(), index);
+
+        match values::normalize(schema, &record.fields) {
+            Ok(values) => {
+                let fields_json = serde_json::to_string(&values).unwrap_or_default();
+                let content_hash = sha256_hex(&fields_json);
+                accepted.push(Accepted { external_id, fields_json, content_hash });
+            }
+            Err(errors) => reject(errors),
+        }
+    }
+    (accepted, report)
+}
+
+fn validate_external_id(external_id: &str) -> Result<(), ValidationError> {
+    if external_id.is_empty() {
+        return Err(ValidationError::new("externalId", None, Problem::Required));
+    }
+    if external_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
+        return Err(ValidationError::new("externalId", Some(external_id), Problem::TooLong { max: MAX_EXTERNAL_ID_CHARS }));
+    }
+    Ok(())
+}
+
+async fn write_chunk(
+    tx: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    chunk: &[Accepted],
+    report: &mut UpsertReport,
+) -> Result<()> {
+    let external_ids: Vec<&str> = chunk.iter().map(|a| a.external_id.as_str()).collect();
+    let existing: HashMap<String, String> = listing::Entity::find()
+        .select_only()
+        .column(listing::Column::ExternalId)
+        .column(listing::Column::ContentHash)
+        .filter(listing::Column::TenantId.eq(tenant_id.0))
+        .filter(listing::Column::ExternalId.is_in(external_ids))
+        .into_tuple::<(String, String)>()
+        .all(tx)
+        .await?
+        .into_iter()
+        .collect();
+
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for record in chunk {
+        match existing.get(&record.external_id) {
+            Some(hash) if *hash == record.content_hash => {
+                report.unchanged += 1;
+                continue;
+            }
+            Some(_) => report.updated += 1,
+            None => report.created += 1,
+        }
+        rows.push(listing::ActiveModel {
+            id: Set(ListingId::new().0),
+            tenant_id: Set(tenant_id.0),
+            external_id: Set(record.external_id.clone()),
+            fields: Set(record.fields_json.clone()),
+            content_hash: Set(record.content_hash.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+
+    // The conflict clause also covers a listing that another request inserted after the
+    // select above: it is updated instead of failing the batch.
+    let on_conflict = OnConflict::columns([listing::Column::TenantId, listing::Column::ExternalId])
+        .update_columns([listing::Column::Fields, listing::Column::ContentHash, listing::Column::UpdatedAt])
+        .to_owned();
+    listing::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(tx).await?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Tenants: signing up a new business with its first operator (the owner).
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set, TransactionTrait,
+};
+use secrecy::SecretString;
+
+use crate::{
+    Error, Locale, OperatorId, Problem, TenantId, ValidationError,
+    auth::{Role, password, sessions, tokens::TokenKeys},
+    entities::{operator, tenant},
+    error::{Resource, Result},
+    operators::{validate_email, validate_password},
+};
+
+/// Slugs that would collide with the server's own paths.
+const RESERVED_SLUGS: &[&str] = &["admin", "api", "dashboard", "graphql", "health", "login", "pkg", "signup", "static", "www"];
+
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Tokyo";
+
+/// The form a new business fills in.
+pub struct SignUp {
+    pub tenant_name: String,
+    pub tenant_slug: String,
+    pub email: String,
+    pub password: SecretString,
+    pub locale: Locale,
+}
+
+/// Creates the tenant and its owner in one transaction and starts the owner's session.
+pub async fn sign_up(db: &DatabaseConnection, keys: &TokenKeys, input: SignUp) -> Result<sessions::Session> {
+    let name = validate_tenant_name(&input.tenant_name)?;
+    let slug = validate_slug(&input.tenant_slug)?;
+    let email = validate_email("email", &input.email)?;
+    validate_password(&input.password)?;
+    let password_hash = password::hash(input.password).await?;
+
+    let now = Utc::now();
+    let tx = db.begin().await?;
+    let taken = tenant::Entity::find().filter(tenant::Column::Slug.eq(&slug)).count(&tx).await? > 0;
+    if taken {
+        return Err(ValidationError::new("tenantSlug", Some(&slug), Problem::SlugTaken).into());
+    }
+    let tenant = tenant::ActiveModel {
+        id: Set(TenantId::new().0),
+        slug: Set(slug.clone()),
+        name: Set(name),
+        default_locale: Set(input.locale.as_str().to_owned()),
+        time_zone: Set(DEFAULT_TIME_ZONE.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(&tx)
+    .await
+    // A concurrent sign-up with the same slug passes the check above and fails here.
+    .map_err(|error| match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            Error::from(ValidationError::new("tenantSlug", Some(&slug), Problem::SlugTaken))
+        }
+        _ => Error::from(error),
+    })?;
+    let owner = operator::ActiveModel {
+        id: Set(OperatorId::new().0),
+        tenant_id: Set(tenant.id),
+        email: Set(email),
+        password_hash: Set(password_hash),
+        role: Set(Role::Owner.as_str().to_owned()),
+        locale: Set(input.locale.as_str().to_owned()),
+        created_at: Set(now),
+    }
+    .insert(&tx)
+    .await?;
+    let session = sessions::start(&tx, keys, tenant, owner).await?;
+    tx.commit().await?;
+
+    tracing::info!(tenant.id = %session.tenant.id, tenant.slug = %session.tenant.slug, "tenant signed up");
+    Ok(session)
+}
+
+/// Loads the caller's own tenant.
+pub async fn get(db: &DatabaseConnection, tenant_id: TenantId) -> Result<tenant::Model> {
+    tenant::Entity::find_by_id(tenant_id.0)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound(Resource::Tenant))
+}
+
+pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Option<tenant::Model>> {
+    Ok(tenant::Entity::find().filter(tenant::Column::Slug.eq(slug.trim().to_ascii_lowercase())).one(db).await?)
+}
+
+fn validate_tenant_name(value: &str) -> Result<String, ValidationError> {
+    let name = value.trim();
+    if name.is_empty() {
+        return Err(ValidationError::new("tenantName", Some(name), Problem::Required));
+    }
+    if name.chars().count() > 200 {
+        return Err(ValidationError::new("tenantName", Some(name), Problem::TooLong { max: 200 }));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks a slug: 3 to 40 of `a-z 0-9 -`, starting and ending with a letter or digit.
+pub fn validate_slug(value: &str) -> Result<String, ValidationError> {
+    let slug = value.trim().to_ascii_lowercase();
+    let length_ok = (3..=40).contains(&slug.len());
+    let chars_ok = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ends_ok = slug.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && slug.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if slug.is_empty() {
+        return Err(ValidationError::new("tenantSlug", Some(value), Problem::Required));
+    }
+    if !(length_ok && chars_ok && ends_ok) || RESERVED_SLUGS.contains(&slug.as_str()) {
+        return Err(ValidationError::new("tenantSlug", Some(value), Problem::InvalidSlug));
+    }
+    Ok(slug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_accepts_lowercase_words_with_hyphens() {
+        assert_eq!(validate_slug(" Sakura-Fudosan ").unwrap(), "sakura-fudosan");
+        assert_eq!(validate_slug("abc").unwrap(), "abc");
+    }
+
+    #[test]
+    fn slug_rejects_bad_shapes_and_reserved_words() {
+        for bad in ["ab", "-abc", "abc-", "さくら", "a b c", "graphql", &"a".repeat(41)] {
+            let error = validate_slug(bad).unwrap_err();
+            assert_eq!(error.problem, Problem::InvalidSlug, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Database migrations for SQLite and PostgreSQL.
+//!
+//! Every tenant-owned table has a `tenant_id NOT NULL` column and its indexes start with it, so
+//! that each tenant-scoped query can use an index. Applied migrations are never edited; a change
+//! gets a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261204_000001_create_tenants_and_operators;
+mod m20261204_000002_create_listings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261204_000001_create_tenants_and_operators::Migration),
+            Box::new(m20261204_000002_create_listings::Migration),
+        ]
+    }
+}
