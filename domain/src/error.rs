@@ -97,6 +97,8 @@ pub enum Problem {
     TooManyRecords { max: usize },
     NoScopes,
     CannotGrantOwner,
+    NotAnObject,
+    InvalidCursor,
 }
 
 impl Error {
@@ -240,6 +242,12 @@ impl ValidationError {
             Problem::CannotGrantOwner => {
                 "オーナー権限を付与できるのはオーナーだけです。".to_owned()
             }
+            Problem::NotAnObject => format!(
+                "「{field}」には項目名をキーにしたJSONオブジェクトを指定してください。例: {{\"price\": 85000}}"
+            ),
+            Problem::InvalidCursor => format!(
+                "「{field}」の値「{value}」は前のページのendCursorではありません。"
+            ),
         }
     }
 
@@ -300,6 +308,12 @@ impl ValidationError {
             }
             Problem::NoScopes => "Choose at least one scope for the API key.".to_owned(),
             Problem::CannotGrantOwner => "Only an owner can grant the owner role.".to_owned(),
+            Problem::NotAnObject => format!(
+                "\"{field}\" must be a JSON object keyed by field name, for example {{\"price\": 85000}}."
+            ),
+            Problem::InvalidCursor => {
+                format!("\"{value}\" in \"{field}\" is not the endCursor of a previous page.")
+            }
         }
     }
 
@@ -330,6 +344,8 @@ impl ValidationError {
             Problem::TooManyRecords { .. } => "TOO_MANY_RECORDS",
             Problem::NoScopes => "NO_SCOPES",
             Problem::CannotGrantOwner => "CANNOT_GRANT_OWNER",
+            Problem::NotAnObject => "NOT_AN_OBJECT",
+            Problem::InvalidCursor => "INVALID_CURSOR",
         }
     }
 }

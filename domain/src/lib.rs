@@ -17,6 +17,7 @@ pub mod settings;
 pub mod telemetry;
 pub mod tenants;
 
+pub use auth::{Permission, Principal, Role};
 pub use error::{Error, Problem, ValidationError};
 pub use ids::{ApiKeyId, ListingId, ListingImportId, OperatorId, TenantId};
 pub use locale::Locale;

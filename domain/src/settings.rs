@@ -14,9 +14,16 @@ pub struct DatabaseSettings {
     pub url: String,
 }
 
-/// Which job queue to use.
+/// Which job queue to use, and the name of the queue in it.
 #[derive(Debug, Clone)]
-pub enum QueueSettings {
+pub struct QueueSettings {
+    pub backend: QueueBackend,
+    /// Separates deployments (or test runs) that share one Redis.
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum QueueBackend {
     /// apalis on Redis, for several worker processes.
     Redis { url: String },
     /// apalis on an SQLite file, for one process.
@@ -170,6 +177,14 @@ impl DatabaseSettings {
 
 impl QueueSettings {
     pub fn load(source: &impl Source) -> Result<Self, SettingsError> {
+        let name = source.get("TAYORI_QUEUE_NAME").unwrap_or_else(|| "tayori".to_owned());
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(SettingsError {
+                variable: "TAYORI_QUEUE_NAME",
+                value: name,
+                expected: "letters, digits, hyphens and underscores",
+            });
+        }
         if let Some(url) = source.get("REDIS_URL") {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                 return Err(SettingsError {
@@ -178,10 +193,10 @@ impl QueueSettings {
                     expected: "redis://HOST:PORT/DB or rediss://HOST:PORT/DB",
                 });
             }
-            return Ok(QueueSettings::Redis { url });
+            return Ok(QueueSettings { backend: QueueBackend::Redis { url }, name });
         }
         let path = source.get("TAYORI_QUEUE_PATH").unwrap_or_else(|| DEFAULT_QUEUE_PATH.to_owned());
-        Ok(QueueSettings::Embedded { path: path.into() })
+        Ok(QueueSettings { backend: QueueBackend::Embedded { path: path.into() }, name })
     }
 }
 
@@ -227,7 +242,7 @@ mod tests {
         let settings = ServerSettings::load(&source(&[])).unwrap();
         assert_eq!(settings.listen.to_string(), DEFAULT_LISTEN);
         assert!(settings.database.is_sqlite());
-        assert!(matches!(settings.queue, QueueSettings::Embedded { .. }));
+        assert!(matches!(settings.queue.backend, QueueBackend::Embedded { .. }));
         assert_eq!(settings.public_url, "http://127.0.0.1:8080");
     }
 
@@ -248,7 +263,7 @@ mod tests {
     #[test]
     fn redis_url_selects_redis_queue() {
         let settings = WorkerSettings::load(&source(&[("REDIS_URL", "redis://127.0.0.1:6379/3")])).unwrap();
-        assert!(matches!(settings.queue, QueueSettings::Redis { .. }));
+        assert!(matches!(settings.queue.backend, QueueBackend::Redis { .. }));
     }
 
     #[test]

@@ -1,1 +1,44 @@
-fn main() {}
+//! Starts Tayori: `cargo run -p server` runs the whole product on embedded defaults.
+
+use anyhow::Context;
+use domain::settings::{Environment, ServerSettings};
+use server::App;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = ServerSettings::load(&Environment).context("invalid configuration")?;
+    domain::telemetry::init(settings.log_format);
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (TAYORI_LISTEN)", settings.listen))?;
+    let public_url = settings.public_url.clone();
+    let app = App::build(settings).await?;
+    println!("Tayori is running. Open {public_url}/ in your browser.");
+    app.serve(listener, shutdown_signal()).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "failed to listen for Ctrl-C");
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => tracing::error!(error = %error, "failed to listen for SIGTERM"),
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,223 @@
+//! The caller's tenant and its operators.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use domain::{Permission, Principal, entities, listings::query, operators, tenants};
+use secrecy::SecretString;
+
+use super::{
+    api_keys::ApiScope,
+    context::ContextExt,
+    error::{ApiResult, ResultExt},
+};
+
+/// A language of the product.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum Locale {
+    /// Japanese (the default).
+    #[default]
+    Ja,
+    /// English.
+    En,
+}
+
+impl From<Locale> for domain::Locale {
+    fn from(locale: Locale) -> Self {
+        match locale {
+            Locale::Ja => domain::Locale::Ja,
+            Locale::En => domain::Locale::En,
+        }
+    }
+}
+
+impl From<domain::Locale> for Locale {
+    fn from(locale: domain::Locale) -> Self {
+        match locale {
+            domain::Locale::Ja => Locale::Ja,
+            domain::Locale::En => Locale::En,
+        }
+    }
+}
+
+/// An operator's role.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OperatorRole {
+    /// Everything, including granting the owner role.
+    Owner,
+    /// Everything except granting the owner role.
+    Admin,
+    /// Reads everything, changes nothing.
+    Viewer,
+}
+
+impl From<domain::Role> for OperatorRole {
+    fn from(role: domain::Role) -> Self {
+        match role {
+            domain::Role::Owner => OperatorRole::Owner,
+            domain::Role::Admin => OperatorRole::Admin,
+            domain::Role::Viewer => OperatorRole::Viewer,
+        }
+    }
+}
+
+impl From<OperatorRole> for domain::Role {
+    fn from(role: OperatorRole) -> Self {
+        match role {
+            OperatorRole::Owner => domain::Role::Owner,
+            OperatorRole::Admin => domain::Role::Admin,
+            OperatorRole::Viewer => domain::Role::Viewer,
+        }
+    }
+}
+
+/// A person who administers a tenant.
+#[derive(SimpleObject)]
+pub struct Operator {
+    /// Tayori's id of the operator.
+    pub id: ID,
+    /// The login name.
+    pub email: String,
+    /// What the operator may do.
+    pub role: OperatorRole,
+    /// The operator's preferred language.
+    pub locale: Locale,
+    /// When the operator was added.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entities::operator::Model> for Operator {
+    fn from(row: entities::operator::Model) -> Self {
+        Self {
+            id: ID(row.id.to_string()),
+            email: row.email,
+            role: domain::Role::parse(&row.role).unwrap_or(domain::Role::Viewer).into(),
+            locale: domain::Locale::from_tag(&row.locale).into(),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A business using Tayori.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Tenant {
+    /// Tayori's id of the tenant.
+    pub id: ID,
+    /// The business ID used in URLs and on the login form.
+    pub slug: String,
+    /// The business name.
+    pub name: String,
+    /// The language of member pages and mails unless a member chose another.
+    pub default_locale: Locale,
+    /// IANA time zone for schedules, such as `Asia/Tokyo`.
+    pub time_zone: String,
+    /// When the tenant signed up.
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    tenant_id: domain::TenantId,
+}
+
+#[ComplexObject]
+impl Tenant {
+    /// How many listings the tenant has stored.
+    async fn listing_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        query::count(&ctx.state().db, self.tenant_id).await.api(ctx)
+    }
+}
+
+impl From<entities::tenant::Model> for Tenant {
+    fn from(row: entities::tenant::Model) -> Self {
+        Self {
+            id: ID(row.id.to_string()),
+            tenant_id: domain::TenantId(row.id),
+            slug: row.slug,
+            name: row.name,
+            default_locale: domain::Locale::from_tag(&row.default_locale).into(),
+            time_zone: row.time_zone,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Who is calling: an operator, or an API key with scopes.
+#[derive(SimpleObject)]
+pub struct Viewer {
+    /// The caller's tenant.
+    pub tenant: Tenant,
+    /// The operator, when the caller logged in as one.
+    pub operator: Option<Operator>,
+    /// The scopes, when the caller is an API key.
+    pub scopes: Option<Vec<ApiScope>>,
+}
+
+/// A colleague to add to the tenant.
+#[derive(InputObject)]
+pub struct AddOperatorInput {
+    /// The new operator's login name.
+    pub email: String,
+    /// At least 10 characters; the new operator should change it after the first login.
+    #[graphql(secret)]
+    pub password: String,
+    /// What the new operator may do.
+    pub role: OperatorRole,
+    /// The new operator's language.
+    #[graphql(default)]
+    pub locale: Locale,
+}
+
+#[derive(Default)]
+pub struct TenantQuery;
+
+#[Object]
+impl TenantQuery {
+    /// The caller: their tenant and, for operators, themselves.
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Viewer> {
+        let principal = ctx.principal()?.clone();
+        let db = &ctx.state().db;
+        let tenant = tenants::get(db, principal.tenant_id()).await.api(ctx)?;
+        let (operator, scopes) = match &principal {
+            Principal::Operator { tenant_id, operator_id, .. } => {
+                (Some(operators::get(db, *tenant_id, *operator_id).await.api(ctx)?.into()), None)
+            }
+            Principal::ApiKey { scopes, .. } => (None, Some(scopes.iter().copied().map(ApiScope::from).collect())),
+        };
+        Ok(Viewer { tenant: tenant.into(), operator, scopes })
+    }
+
+    /// The caller's tenant.
+    async fn tenant(&self, ctx: &Context<'_>) -> ApiResult<Tenant> {
+        let tenant_id = ctx.authorize(Permission::ReadTenant)?;
+        Ok(tenants::get(&ctx.state().db, tenant_id).await.api(ctx)?.into())
+    }
+
+    /// The tenant's operators, oldest first. Operators only.
+    async fn operators(&self, ctx: &Context<'_>) -> ApiResult<Vec<Operator>> {
+        let principal = ctx.principal()?;
+        if principal.operator_id().is_none() {
+            return Err(domain::Error::Forbidden).api(ctx);
+        }
+        let rows = operators::list(&ctx.state().db, principal.tenant_id()).await.api(ctx)?;
+        Ok(rows.into_iter().map(Operator::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct TenantMutation;
+
+#[Object]
+impl TenantMutation {
+    /// Adds an operator. Owners and admins only; only an owner may add an owner.
+    async fn add_operator(&self, ctx: &Context<'_>, input: AddOperatorInput) -> ApiResult<Operator> {
+        let tenant_id = ctx.authorize(Permission::ManageOperators)?;
+        let Principal::Operator { role, .. } = ctx.principal()? else {
+            return Err(domain::Error::Forbidden).api(ctx);
+        };
+        let add = operators::AddOperator {
+            email: input.email,
+            password: SecretString::from(input.password),
+            role: input.role.into(),
+            locale: input.locale.into(),
+        };
+        Ok(operators::add(&ctx.state().db, tenant_id, *role, add).await.api(ctx)?.into())
+    }
+}

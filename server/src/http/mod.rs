@@ -1,0 +1,63 @@
+//! The HTTP surface: routes and the middleware every request passes through.
+
+mod health;
+mod static_files;
+
+use axum::{Router, extract::DefaultBodyLimit, http::HeaderValue, routing::get};
+use domain::settings::ServerSettings;
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+
+use crate::{AppState, graphql};
+
+/// The largest request body: a CSV import sent through GraphQL as a JSON string.
+pub const MAX_BODY_BYTES: usize = 96 * 1024 * 1024;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub fn router(state: AppState, settings: &ServerSettings) -> Router {
+    let schema = graphql::build_schema(state.clone());
+    let request_id = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
+
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+        let id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        tracing::info_span!("request", request.id = %id, method = %request.method(), path = %request.uri().path())
+    });
+
+    Router::new()
+        .route("/graphql", axum::routing::post(graphql::handler))
+        .route("/health", get(health::handler))
+        .fallback_service(static_files::service(&settings.web_dir))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CompressionLayer::new())
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                )),
+        )
+        .layer(axum::Extension(schema))
+        .with_state(state)
+}

@@ -1,0 +1,47 @@
+//! What every request handler shares.
+
+use std::{sync::Arc, time::Duration};
+
+use domain::{
+    auth::{rate_limit::AttemptLimiter, tokens::TokenKeys},
+    operators::LoginLimiter,
+    settings::ServerSettings,
+};
+use sea_orm::DatabaseConnection;
+use worker::JobQueue;
+
+/// Sign-ups allowed per client address per hour.
+const MAX_SIGNUPS_PER_HOUR: usize = 10;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub queue: JobQueue,
+    pub token_keys: TokenKeys,
+    pub login_limiter: Arc<LoginLimiter>,
+    pub signup_limiter: Arc<AttemptLimiter>,
+    /// Marks the refresh cookie `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, queue: JobQueue, settings: &ServerSettings) -> anyhow::Result<Self> {
+        let token_keys = match &settings.jwt_secret {
+            Some(secret) => TokenKeys::from_secret(secret)?,
+            None => {
+                tracing::warn!(
+                    "TAYORI_JWT_SECRET is not set; using a random key. Set it when running more than one server process."
+                );
+                TokenKeys::random()?
+            }
+        };
+        Ok(Self {
+            db,
+            queue,
+            token_keys,
+            login_limiter: Arc::new(LoginLimiter::default()),
+            signup_limiter: Arc::new(AttemptLimiter::new(MAX_SIGNUPS_PER_HOUR, Duration::from_secs(3600))),
+            secure_cookies: settings.public_url.starts_with("https://"),
+        })
+    }
+}

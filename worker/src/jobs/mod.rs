@@ -1,0 +1,44 @@
+//! The jobs, one module each, and the envelope that carries them on the queue.
+
+pub mod import_listings;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use domain::{ListingImportId, TenantId};
+
+/// A job on the queue. Every job carries its tenant, so logs and fairness can use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Identifies this job in logs across retries; set when enqueued.
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub kind: JobKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobKind {
+    /// Runs a stored CSV import of listings.
+    ImportListings { import_id: ListingImportId },
+}
+
+/// What a handler decided: finished (successfully or for good), or worth another attempt.
+#[derive(Debug)]
+pub enum Outcome {
+    Done,
+    Retry(anyhow::Error),
+}
+
+impl Job {
+    pub fn new(tenant_id: TenantId, kind: JobKind) -> Self {
+        Self { id: Uuid::now_v7(), tenant_id, kind }
+    }
+
+    /// A short name for logs.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            JobKind::ImportListings { .. } => "import_listings",
+        }
+    }
+}

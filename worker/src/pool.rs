@@ -1,0 +1,89 @@
+//! The pool of workers that take jobs from the queue and run their handlers.
+
+use std::{future::Future, time::Duration};
+
+use apalis::prelude::*;
+use sea_orm::DatabaseConnection;
+use tracing::Instrument;
+
+use crate::{
+    Job, JobQueue,
+    jobs::{JobKind, Outcome, import_listings},
+};
+
+/// Attempts per job before it is given up (the first run included).
+pub const MAX_ATTEMPTS: usize = 5;
+
+/// What every handler gets besides its job.
+#[derive(Clone)]
+pub struct JobContext {
+    pub db: DatabaseConnection,
+}
+
+/// Runs `concurrency` jobs at a time until `shutdown` completes, then lets running jobs finish.
+pub async fn run_pool(
+    queue: JobQueue,
+    context: JobContext,
+    concurrency: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let concurrency = concurrency.max(1);
+    let retry = RetryPolicy::retries(MAX_ATTEMPTS - 1);
+    let monitor = match queue {
+        JobQueue::Redis(storage) => Monitor::new().register(move |index| {
+            WorkerBuilder::new(format!("tayori-redis-{index}"))
+                .backend(storage.clone())
+                .retry(retry.clone())
+                .concurrency(concurrency)
+                .data(context.clone())
+                .build(handle)
+        }),
+        JobQueue::Embedded(storage) => Monitor::new().register(move |index| {
+            WorkerBuilder::new(format!("tayori-embedded-{index}"))
+                .backend(storage.clone())
+                .retry(retry.clone())
+                .concurrency(concurrency)
+                .data(context.clone())
+                .build(handle)
+        }),
+    };
+    tracing::info!(concurrency, "worker pool started");
+    monitor
+        .shutdown_timeout(Duration::from_secs(30))
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await?;
+    tracing::info!("worker pool stopped");
+    Ok(())
+}
+
+/// Runs one job. An `Err` asks apalis to retry it.
+async fn handle(job: Job, context: Data<JobContext>, attempt: Attempt) -> Result<(), BoxDynError> {
+    let span = tracing::info_span!(
+        "job",
+        job.id = %job.id,
+        job.kind = job.kind_name(),
+        tenant.id = %job.tenant_id,
+        attempt = attempt.current(),
+    );
+    let last_attempt = attempt.current() + 1 >= MAX_ATTEMPTS;
+    let outcome = async {
+        match job.kind {
+            JobKind::ImportListings { import_id } => {
+                import_listings::run(&context.db, job.tenant_id, import_id, last_attempt).await
+            }
+        }
+    }
+    .instrument(span.clone())
+    .await;
+
+    match outcome {
+        Outcome::Done => Ok(()),
+        Outcome::Retry(error) => {
+            span.in_scope(|| tracing::warn!(error = ?error, "job failed; it will be retried"));
+            Err(error.into())
+        }
+    }
+}
