@@ -14,6 +14,10 @@ use crate::{
 /// Attempts per job before it is given up (the first run included).
 pub const MAX_ATTEMPTS: usize = 5;
 
+/// How often an idle worker asks the queue for jobs. Both backends otherwise wait for their
+/// 30-second heartbeat before fetching again.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
 /// What every handler gets besides its job.
 #[derive(Clone)]
 pub struct JobContext {
@@ -32,7 +36,7 @@ pub async fn run_pool(
     let monitor = match queue {
         JobQueue::Redis(storage) => Monitor::new().register(move |index| {
             WorkerBuilder::new(format!("tayori-redis-{index}"))
-                .backend(storage.clone())
+                .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
                 .retry(retry.clone())
                 .concurrency(concurrency)
                 .data(context.clone())
@@ -40,7 +44,7 @@ pub async fn run_pool(
         }),
         JobQueue::Embedded(storage) => Monitor::new().register(move |index| {
             WorkerBuilder::new(format!("tayori-embedded-{index}"))
-                .backend(storage.clone())
+                .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
                 .retry(retry.clone())
                 .concurrency(concurrency)
                 .data(context.clone())
