@@ -1,8 +1,8 @@
 //! Harness for end-to-end tests: starts the real `server` binary on a free port over a fresh
 //! SQLite database, and headless Chromium through chromedriver.
 //!
-//! The server binary and the dashboard bundle must be built first (`scripts/test` does both):
-//! the binary is looked up in `target/debug/server` unless `TAYORI_SERVER_BIN` names another.
+//! The binaries and the dashboard bundle must be built first (`scripts/test` does both): they
+//! are looked up in `target/debug/` unless `TAYORI_SERVER_BIN` or `TAYORI_WORKER_BIN` name others.
 
 use std::{
     net::TcpListener,
@@ -33,6 +33,65 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Where a scale-out deployment keeps its data: a fresh PostgreSQL database and a Redis queue
+/// name of its own.
+pub struct Deployment {
+    pub database_url: String,
+    pub redis_url: String,
+    pub queue_name: String,
+}
+
+impl Deployment {
+    pub async fn postgres_and_redis() -> anyhow::Result<Self> {
+        use sea_orm::{ConnectionTrait, Database};
+
+        let admin_url = std::env::var("TAYORI_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let suffix = format!("{}_{nanos}", std::process::id());
+        let name = format!("tayori_e2e_{suffix}");
+        let admin = Database::connect(&admin_url).await.context("PostgreSQL is not reachable")?;
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+        let _ = admin.close().await;
+        let (base, _) = admin_url.rsplit_once('/').context("admin URL has no database name")?;
+        Ok(Self {
+            database_url: format!("{base}/{name}"),
+            redis_url: std::env::var("TAYORI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned()),
+            queue_name: format!("tayori-e2e-{suffix}"),
+        })
+    }
+}
+
+fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let variable = format!("TAYORI_{}_BIN", name.to_uppercase());
+    let path = std::env::var_os(&variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug").join(name));
+    if !path.exists() {
+        bail!("{} is missing; build it with `cargo build --bins` or set {variable}", path.display());
+    }
+    Ok(path)
+}
+
+/// A running `worker` binary.
+pub struct WorkerProcess {
+    _process: KillOnDrop,
+}
+
+impl WorkerProcess {
+    pub fn start(deployment: &Deployment) -> anyhow::Result<Self> {
+        let process = Command::new(binary("worker")?)
+            .env("DATABASE_URL", &deployment.database_url)
+            .env("REDIS_URL", &deployment.redis_url)
+            .env("TAYORI_QUEUE_NAME", &deployment.queue_name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("failed to start the worker")?;
+        Ok(Self { _process: KillOnDrop(process) })
+    }
+}
+
 /// A running `server` binary with its own database and queue files.
 pub struct ServerProcess {
     pub url: String,
@@ -41,32 +100,43 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// Starts the server on embedded defaults: a fresh SQLite file and the embedded queue.
     pub async fn start() -> anyhow::Result<Self> {
-        let root = workspace_root();
-        let binary = std::env::var_os("TAYORI_SERVER_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target/debug/server"));
-        if !binary.exists() {
-            bail!("{} is missing; build it with `cargo build --bins`", binary.display());
-        }
-        let web_dir = root.join("web/dist");
+        let data = tempfile::tempdir()?;
+        let environment = vec![
+            ("DATABASE_URL".to_owned(), format!("sqlite://{}?mode=rwc", data.path().join("tayori.sqlite").display())),
+            ("TAYORI_QUEUE_PATH".to_owned(), data.path().join("queue.sqlite").display().to_string()),
+        ];
+        Self::spawn(environment, data).await
+    }
+
+    /// Starts the server of a scale-out deployment, running `in_process_workers` jobs itself.
+    pub async fn start_with(deployment: &Deployment, in_process_workers: usize) -> anyhow::Result<Self> {
+        let environment = vec![
+            ("DATABASE_URL".to_owned(), deployment.database_url.clone()),
+            ("REDIS_URL".to_owned(), deployment.redis_url.clone()),
+            ("TAYORI_QUEUE_NAME".to_owned(), deployment.queue_name.clone()),
+            ("TAYORI_IN_PROCESS_WORKERS".to_owned(), in_process_workers.to_string()),
+        ];
+        Self::spawn(environment, tempfile::tempdir()?).await
+    }
+
+    async fn spawn(environment: Vec<(String, String)>, data: tempfile::TempDir) -> anyhow::Result<Self> {
+        let web_dir = workspace_root().join("web/dist");
         if !web_dir.join("index.html").exists() {
             bail!("{} has no index.html; build the dashboard with scripts/build-web", web_dir.display());
         }
-
-        let data = tempfile::tempdir()?;
         let port = free_port()?;
         let url = format!("http://127.0.0.1:{port}");
-        let process = Command::new(&binary)
-            .env("TAYORI_LISTEN", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", data.path().join("tayori.sqlite").display()))
-            .env("TAYORI_QUEUE_PATH", data.path().join("queue.sqlite"))
-            .env("TAYORI_WEB_DIR", &web_dir)
+        let process = Command::new(binary("server")?)
             .env_remove("REDIS_URL")
+            .envs(environment)
+            .env("TAYORI_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TAYORI_WEB_DIR", &web_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .with_context(|| format!("failed to start {}", binary.display()))?;
+            .context("failed to start the server")?;
         let server = Self { url, _process: KillOnDrop(process), _data: data };
         server.wait_until_healthy().await?;
         Ok(server)

@@ -64,5 +64,8 @@ pub async fn handler(
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let context = RequestContext::from_headers(&state, &headers, client.ip()).await;
+    if let Some(principal) = &context.principal {
+        tracing::Span::current().record("tenant.id", tracing::field::display(principal.tenant_id()));
+    }
     schema.execute(request.into_inner().data(context)).await.into()
 }

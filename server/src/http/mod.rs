@@ -31,7 +31,13 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        tracing::info_span!("request", request.id = %id, method = %request.method(), path = %request.uri().path())
+        tracing::info_span!(
+            "request",
+            request.id = %id,
+            method = %request.method(),
+            path = %request.uri().path(),
+            tenant.id = tracing::field::Empty,
+        )
     });
 
     Router::new()
