@@ -1,0 +1,13 @@
+//! Widgets shared by several pages.
+
+mod error_banner;
+mod form_field;
+mod loading;
+mod locale_toggle;
+mod nav;
+
+pub use error_banner::{ErrorBanner, ErrorMessage};
+pub use form_field::FormField;
+pub use loading::Loading;
+pub use locale_toggle::LocaleToggle;
+pub use nav::NavBar;

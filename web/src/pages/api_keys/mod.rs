@@ -1,0 +1,6 @@
+//! API keys for integrations.
+
+mod model;
+mod page;
+
+pub use page::ApiKeysPage;

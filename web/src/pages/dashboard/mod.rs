@@ -1,0 +1,5 @@
+//! The dashboard home page.
+
+mod home;
+
+pub use home::HomePage;

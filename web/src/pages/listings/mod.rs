@@ -1,0 +1,5 @@
+//! The listings table.
+
+mod table;
+
+pub use table::ListingsPage;

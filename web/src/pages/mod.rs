@@ -1,0 +1,9 @@
+//! One module per feature, one file per page.
+
+pub mod api_keys;
+pub mod auth;
+pub mod dashboard;
+pub mod imports;
+pub mod listings;
+pub mod not_found;
+pub mod schema;

@@ -1,0 +1,6 @@
+//! The listing schema editor.
+
+mod draft;
+mod editor;
+
+pub use editor::SchemaPage;
