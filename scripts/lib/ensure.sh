@@ -83,8 +83,8 @@ ensure_services() {
     port_open 5432 && port_open 6379 && break
     sleep 0.2
   done
-  port_open 5432 || die "PostgreSQL is not answering on 127.0.0.1:5432"
-  port_open 6379 || die "Redis is not answering on 127.0.0.1:6379"
+  port_open 5432 || die "PostgreSQL is not reachable on 127.0.0.1:5432; start it or check its logs"
+  port_open 6379 || die "Redis is not reachable on 127.0.0.1:6379; start it or check its logs"
   # The tests connect as the postgres role without a password (trust or peer for local TCP).
   psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1 \
     || die "cannot connect to PostgreSQL as postgres@127.0.0.1 without a password; set TAYORI_TEST_POSTGRES_URL"

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use domain::settings::{Environment, ServerSettings};
 use server::App;
+use worker::shutdown_signal;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -16,29 +17,4 @@ async fn main() -> anyhow::Result<()> {
     let app = App::build(settings).await?;
     println!("Tayori is running. Open {public_url}/ in your browser.");
     app.serve(listener, shutdown_signal()).await
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %error, "failed to listen for Ctrl-C");
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => tracing::error!(error = %error, "failed to listen for SIGTERM"),
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested");
 }

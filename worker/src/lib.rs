@@ -7,10 +7,12 @@
 pub mod jobs;
 pub mod pool;
 pub mod queue;
+mod signal;
 
 pub use jobs::Job;
 pub use pool::{JobContext, run_pool};
 pub use queue::JobQueue;
+pub use signal::shutdown_signal;
 
 /// Installs the process-wide rustls crypto provider. Two providers are compiled in (ring through
 /// sqlx, aws-lc-rs through reqwest and jsonwebtoken), and rustls then refuses to pick one itself.

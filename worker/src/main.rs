@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use domain::settings::{Environment, WorkerSettings};
-use worker::{JobContext, JobQueue, run_pool};
+use worker::{JobContext, JobQueue, run_pool, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,29 +13,4 @@ async fn main() -> anyhow::Result<()> {
     let db = domain::db::connect_and_migrate(&settings.database).await?;
     let queue = JobQueue::connect(&settings.queue).await?;
     run_pool(queue, JobContext { db }, settings.concurrency, shutdown_signal()).await
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %error, "failed to listen for Ctrl-C");
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => tracing::error!(error = %error, "failed to listen for SIGTERM"),
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested");
 }

@@ -14,11 +14,11 @@ use crate::{
 /// Attempts per job before it is given up (the first run included).
 pub const MAX_ATTEMPTS: usize = 5;
 
-/// How often an idle worker asks the queue for jobs. Both backends otherwise wait for their
+/// The interval at which an idle worker polls the queue for jobs. Both backends otherwise wait for their
 /// 30-second heartbeat before fetching again.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
-/// What every handler gets besides its job.
+/// Shared resources that every handler gets besides its job.
 #[derive(Clone)]
 pub struct JobContext {
     pub db: DatabaseConnection,
@@ -63,7 +63,7 @@ pub async fn run_pool(
     Ok(())
 }
 
-/// Runs one job. An `Err` asks apalis to retry it.
+/// Runs one job. An `Err` makes apalis retry it.
 async fn handle(job: Job, context: Data<JobContext>, attempt: Attempt) -> Result<(), BoxDynError> {
     let span = tracing::info_span!(
         "job",

@@ -9,7 +9,7 @@ use super::{
     error::{ApiResult, ResultExt},
 };
 
-/// What an API key may do.
+/// A permission of an API key.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum ApiScope {
     /// Read listings and imports.
@@ -53,7 +53,7 @@ pub struct ApiKey {
     pub name: String,
     /// The first characters of the key, to tell keys apart.
     pub prefix: String,
-    /// What the key may do.
+    /// The key's permissions.
     pub scopes: Vec<ApiScope>,
     /// When the key was created.
     pub created_at: DateTime<Utc>,

@@ -14,7 +14,7 @@ use super::{
     listings::ListingError,
 };
 
-/// Where an import is.
+/// The stage an import has reached.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum ImportStatus {
     /// Waiting for a worker.
@@ -64,7 +64,7 @@ pub struct ListingCsvImportInput {
 pub struct ListingImport {
     /// Pass to `listingImport` to follow progress.
     pub id: ID,
-    /// Where the import is.
+    /// The stage the import has reached.
     pub status: ImportStatus,
     /// Data rows in the file (the header not counted).
     pub total_rows: u64,

@@ -13,7 +13,7 @@ use super::{
     error::{ApiResult, ResultExt},
 };
 
-/// How a listing field's values are read and compared.
+/// The type of a listing field, which decides how values are read and compared.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum FieldType {
     /// Free text.
@@ -74,7 +74,7 @@ pub struct EnumOption {
 pub struct ListingField {
     /// The key in listing values: a lowercase letter, then lowercase letters, digits or `_`.
     pub name: String,
-    /// How values are read and compared.
+    /// The type, which decides how values are read and compared.
     pub field_type: FieldType,
     /// The Japanese label shown to operators and members.
     pub label_ja: String,
@@ -172,7 +172,7 @@ pub struct ListingInput {
     pub fields: Json<Value>,
 }
 
-/// Why one record was rejected. A record with several bad values has several entries.
+/// The problem of one rejected record. A record with several bad values has several entries.
 #[derive(SimpleObject)]
 pub struct ListingError {
     /// The record's position in the request (0-based), or, for CSV imports, the row number as a
@@ -186,11 +186,11 @@ pub struct ListingError {
     pub value: Option<String>,
     /// A stable code such as `NOT_A_NUMBER` or `UNKNOWN_OPTION`.
     pub code: String,
-    /// What is wrong and what to do, in the caller's language.
+    /// An explanation of the problem and the fix, in the caller's language.
     pub message: String,
 }
 
-/// What happened to a batch of listings.
+/// The outcome of a batch of listings.
 #[derive(SimpleObject)]
 pub struct UpsertListingsResult {
     /// Listings stored for the first time.
@@ -201,7 +201,7 @@ pub struct UpsertListingsResult {
     pub unchanged: u64,
     /// Records rejected; see `errors`.
     pub rejected: u64,
-    /// Why records were rejected, ordered by index.
+    /// The problems of rejected records, ordered by index.
     pub errors: Vec<ListingError>,
 }
 
@@ -277,7 +277,7 @@ async fn upsert_batch(ctx: &Context<'_>, inputs: Vec<ListingInput>) -> ApiResult
     let tenant_id = ctx.authorize(Permission::WriteListings)?;
     let locale = ctx.request().locale;
 
-    // Records whose `fields` is not an object are rejected here and never reach the domain;
+    // Records whose `fields` is not an object are rejected here and never reach the domain.
     // `positions` maps each forwarded record back to its index in the request.
     let mut shape_errors = Vec::new();
     let mut positions = Vec::with_capacity(inputs.len());

@@ -77,7 +77,7 @@ pub struct Operator {
     pub id: ID,
     /// The login name.
     pub email: String,
-    /// What the operator may do.
+    /// The operator's permissions.
     pub role: OperatorRole,
     /// The operator's preferred language.
     pub locale: Locale,
@@ -139,7 +139,7 @@ impl From<entities::tenant::Model> for Tenant {
     }
 }
 
-/// Who is calling: an operator, or an API key with scopes.
+/// The caller: an operator, or an API key with scopes.
 #[derive(SimpleObject)]
 pub struct Viewer {
     /// The caller's tenant.
@@ -158,7 +158,7 @@ pub struct AddOperatorInput {
     /// At least 10 characters; the new operator should change it after the first login.
     #[graphql(secret)]
     pub password: String,
-    /// What the new operator may do.
+    /// The new operator's permissions.
     pub role: OperatorRole,
     /// The new operator's language.
     #[graphql(default)]
