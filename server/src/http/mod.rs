@@ -20,6 +20,12 @@ pub const MAX_BODY_BYTES: usize = 96 * 1024 * 1024;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Scripts and styles come only from this server; `wasm-unsafe-eval` lets the dashboard's
+/// WebAssembly start.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'self'";
+
 pub fn router(state: AppState, settings: &ServerSettings) -> Router {
     let schema = graphql::build_schema(state.clone());
     let request_id = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
@@ -58,6 +64,10 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     axum::http::header::X_FRAME_OPTIONS,
                     HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    axum::http::header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CONTENT_SECURITY_POLICY),
                 ))
                 .layer(SetResponseHeaderLayer::overriding(
                     axum::http::header::REFERRER_POLICY,

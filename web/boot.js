@@ -1,0 +1,4 @@
+// Starts the dashboard. A file of its own, so the Content-Security-Policy needs no inline script.
+import init from "/pkg/web.js";
+
+init();
