@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_create_tenants_and_operators;
 mod m20261204_000002_create_listings;
+mod m20261204_000003_add_import_heartbeat;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261204_000001_create_tenants_and_operators::Migration),
             Box::new(m20261204_000002_create_listings::Migration),
+            Box::new(m20261204_000003_add_import_heartbeat::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@
 pub mod jobs;
 pub mod pool;
 pub mod queue;
+pub mod reconcile;
 mod signal;
 
 pub use jobs::Job;

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 
 use crate::{
-    Job, JobQueue,
+    Job, JobQueue, reconcile,
     jobs::{JobKind, Outcome, import_listings},
 };
 
@@ -24,7 +24,8 @@ pub struct JobContext {
     pub db: DatabaseConnection,
 }
 
-/// Runs `concurrency` jobs at a time until `shutdown` completes, then lets running jobs finish.
+/// Runs `concurrency` jobs at a time, and the reconciler, until `shutdown` completes; then lets
+/// running jobs finish.
 pub async fn run_pool(
     queue: JobQueue,
     context: JobContext,
@@ -32,6 +33,8 @@ pub async fn run_pool(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let concurrency = concurrency.max(1);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let reconciler = tokio::spawn(reconcile::run(context.db.clone(), queue.clone(), stop.clone()));
     let retry = RetryPolicy::retries(MAX_ATTEMPTS - 1);
     let monitor = match queue {
         JobQueue::Redis(storage) => Monitor::new().register(move |index| {
@@ -56,9 +59,11 @@ pub async fn run_pool(
         .shutdown_timeout(Duration::from_secs(30))
         .run_with_signal(async move {
             shutdown.await;
+            stop.cancel();
             Ok(())
         })
         .await?;
+    let _ = reconciler.await;
     tracing::info!("worker pool stopped");
     Ok(())
 }

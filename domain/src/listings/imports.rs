@@ -26,6 +26,12 @@ pub const MAX_CSV_BYTES: usize = 64 * 1024 * 1024;
 const ROWS_PER_CHUNK: usize = 500;
 /// Row errors kept per import; the counts still cover every row.
 const MAX_STORED_ERRORS: usize = 1_000;
+/// A running import whose heartbeat is older than this is taken to have lost its worker. Chunks
+/// of 500 rows take well under a second, so a live worker beats far more often.
+pub const STALE_HEARTBEAT: chrono::Duration = chrono::Duration::minutes(2);
+/// A queued import older than this is taken to have lost its job (a Redis restart, a crash
+/// between storing the import and enqueueing it).
+pub const STALE_QUEUED: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Which CSV column goes to which listing field. For a geo point field, map the latitude column
 /// to `field.lat` and the longitude column to `field.lon`, or one `lat,lon` column to `field`.
@@ -164,6 +170,7 @@ pub async fn create(
         created_by: Set(created_by.map(|id| id.0)),
         created_at: Set(Utc::now()),
         finished_at: Set(None),
+        heartbeat_at: Set(None),
     }
     .insert(db)
     .await?;
@@ -206,22 +213,15 @@ pub async fn list(db: &DatabaseConnection, tenant_id: TenantId, first: u64) -> R
 }
 
 /// Runs a queued import to the end. Safe to run again after a crash: upserts are idempotent and
-/// the counters start over.
-pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImportId) -> Result<ListingImport> {
-    let row = listing_import::Entity::find_by_id(id.0)
-        .filter(listing_import::Column::TenantId.eq(tenant_id.0))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound(Resource::ListingImport))?;
-    if matches!(ImportStatus::parse(&row.status), ImportStatus::Succeeded | ImportStatus::Failed) {
-        return row.try_into();
-    }
+/// the counters start over. Returns `None` when another worker holds the import or it finished.
+pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImportId) -> Result<Option<ListingImport>> {
+    let Some(row) = claim(db, tenant_id, id, Utc::now()).await? else {
+        return Ok(None);
+    };
     let mapping: ImportMapping = serde_json::from_str(&row.mapping)
         .map_err(|error| anyhow::anyhow!("stored mapping of import {} is malformed: {error}", row.id))?;
     let csv = row.csv.clone();
-    let mut progress: listing_import::ActiveModel = row.into();
-    progress.status = Set(ImportStatus::Running.as_str().to_owned());
-    let mut progress = progress.update(db).await?;
+    let mut progress = row;
 
     let mut report = UpsertReport::default();
     let mut processed = 0;
@@ -264,6 +264,7 @@ pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImport
         update.unchanged = Set(to_i32(report.unchanged));
         update.rejected = Set(to_i32(report.rejected));
         update.errors = Set(serde_json::to_string(&stored_errors).map_err(anyhow::Error::new)?);
+        update.heartbeat_at = Set(Some(Utc::now()));
         progress = update.update(db).await?;
     }
 
@@ -283,7 +284,84 @@ pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImport
         rejected = report.rejected,
         "listing import finished"
     );
-    done.try_into()
+    Ok(Some(done.try_into()?))
+}
+
+/// Marks the import running for this worker, if it is queued or its worker stopped beating.
+/// The conditional update lets only one of several racing workers win.
+pub async fn claim(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    id: ListingImportId,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<listing_import::Model>> {
+    use sea_orm::sea_query::Condition;
+
+    let claimable = Condition::any()
+        .add(listing_import::Column::Status.eq(ImportStatus::Queued.as_str()))
+        .add(
+            Condition::all()
+                .add(listing_import::Column::Status.eq(ImportStatus::Running.as_str()))
+                .add(listing_import::Column::HeartbeatAt.lt(now - STALE_HEARTBEAT)),
+        );
+    let claimed = listing_import::Entity::update_many()
+        .col_expr(listing_import::Column::Status, ImportStatus::Running.as_str().into())
+        .col_expr(listing_import::Column::HeartbeatAt, now.into())
+        .col_expr(listing_import::Column::ProcessedRows, 0.into())
+        .filter(listing_import::Column::Id.eq(id.0))
+        .filter(listing_import::Column::TenantId.eq(tenant_id.0))
+        .filter(claimable)
+        .exec(db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(listing_import::Entity::find_by_id(id.0)
+        .filter(listing_import::Column::TenantId.eq(tenant_id.0))
+        .one(db)
+        .await?)
+}
+
+/// Hands a running import back to the queue after a failed attempt, so that the retry can
+/// claim it at once instead of waiting for the heartbeat to go stale.
+pub async fn release(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImportId) -> Result<()> {
+    listing_import::Entity::update_many()
+        .col_expr(listing_import::Column::Status, ImportStatus::Queued.as_str().into())
+        .filter(listing_import::Column::Id.eq(id.0))
+        .filter(listing_import::Column::TenantId.eq(tenant_id.0))
+        .filter(listing_import::Column::Status.eq(ImportStatus::Running.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Finds imports of every tenant that lost their job or their worker, for the reconciler.
+/// This is the one cross-tenant query on imports: it returns ids only, and each id is then
+/// handled with its own tenant.
+pub async fn find_stranded(db: &DatabaseConnection, now: chrono::DateTime<Utc>) -> Result<Vec<(TenantId, ListingImportId)>> {
+    use sea_orm::sea_query::Condition;
+
+    let stranded = Condition::any()
+        .add(
+            Condition::all()
+                .add(listing_import::Column::Status.eq(ImportStatus::Queued.as_str()))
+                .add(listing_import::Column::CreatedAt.lt(now - STALE_QUEUED)),
+        )
+        .add(
+            Condition::all()
+                .add(listing_import::Column::Status.eq(ImportStatus::Running.as_str()))
+                .add(listing_import::Column::HeartbeatAt.lt(now - STALE_HEARTBEAT)),
+        );
+    let rows: Vec<(uuid::Uuid, uuid::Uuid)> = listing_import::Entity::find()
+        .select_only()
+        .column(listing_import::Column::TenantId)
+        .column(listing_import::Column::Id)
+        .filter(stranded)
+        .limit(100)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(tenant, id)| (TenantId(tenant), ListingImportId(id))).collect())
 }
 
 fn push_error(stored: &mut Vec<ImportRowError>, row: usize, external_id: Option<String>, error: &ValidationError) {

@@ -30,6 +30,8 @@ pub enum Queue {
 
 pub struct TestApp {
     pub address: String,
+    /// The server's state, for tests that reach past the API (the database, the queue).
+    pub state: server::AppState,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -158,6 +160,7 @@ pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
     domain::telemetry::init(LogFormat::Pretty);
 
     let app = App::build(settings).await.expect("app failed to build");
+    let state = app.state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -170,7 +173,7 @@ pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
         }
     });
     let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
-    TestApp { address, client, shutdown: Some(shutdown), server: Some(server), _temp: temp }
+    TestApp { address, state, client, shutdown: Some(shutdown), server: Some(server), _temp: temp }
 }
 
 async fn create_postgres_database() -> String {

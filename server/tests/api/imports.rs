@@ -143,3 +143,59 @@ async fn unknown_mapping_column_is_rejected_before_queueing() {
     assert_eq!(imports["data"]["listingImports"], json!([]));
     app.stop().await;
 }
+
+/// Stores an import the way the API does, but never queues its job, as if Redis lost it.
+async fn store_import_without_job(app: &TestApp, token: &str) -> (domain::TenantId, domain::ListingImportId) {
+    use domain::listings::imports::{ColumnMapping, ImportMapping, create};
+
+    let viewer = app.graphql(Some(token), "{ viewer { tenant { id } } }", json!({})).await;
+    let tenant_id = domain::TenantId(viewer["data"]["viewer"]["tenant"]["id"].as_str().unwrap().parse().unwrap());
+    let mapping = ImportMapping {
+        external_id_column: "id".into(),
+        columns: vec![ColumnMapping { column: "name".into(), field: "name".into() }],
+    };
+    let import = create(&app.state.db, tenant_id, None, "id,name\nr-1,Lost job\n".into(), mapping).await.unwrap();
+    (tenant_id, import.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciler_requeues_import_whose_job_was_lost() {
+    let app = spawn_app(Database::Sqlite, Queue::Embedded).await;
+    let token = app.sign_up("sakura").await;
+    app.set_tokyo_schema(&token).await;
+    let (_, import_id) = store_import_without_job(&app, &token).await;
+
+    let now = chrono::Utc::now();
+    let early = worker::reconcile::requeue_stranded(&app.state.db, &app.state.queue, now).await.unwrap();
+    assert_eq!(early, 0, "a fresh queued import is not stranded yet");
+    let later = now + domain::listings::imports::STALE_QUEUED + chrono::Duration::seconds(1);
+    let requeued = worker::reconcile::requeue_stranded(&app.state.db, &app.state.queue, later).await.unwrap();
+    assert_eq!(requeued, 1);
+
+    let import = wait_for_import(&app, &token, &json!(import_id.to_string())).await;
+    assert_eq!(import["status"], "SUCCEEDED", "{import}");
+    assert_eq!(import["created"], 1);
+    app.stop().await;
+}
+
+async fn only_one_worker_claims_an_import(database: Database) {
+    use domain::listings::imports::{STALE_HEARTBEAT, claim};
+
+    let app = spawn_app(database, Queue::Embedded).await;
+    let token = app.sign_up("sakura").await;
+    app.set_tokyo_schema(&token).await;
+    let (tenant_id, import_id) = store_import_without_job(&app, &token).await;
+    let db = &app.state.db;
+
+    let now = chrono::Utc::now();
+    let (first, second) = tokio::join!(claim(db, tenant_id, import_id, now), claim(db, tenant_id, import_id, now));
+    let winners = [first.unwrap(), second.unwrap()].into_iter().flatten().count();
+    assert_eq!(winners, 1);
+    assert!(claim(db, tenant_id, import_id, now).await.unwrap().is_none(), "a live claim blocks others");
+    let after_stale = now + STALE_HEARTBEAT + chrono::Duration::seconds(1);
+    assert!(claim(db, tenant_id, import_id, after_stale).await.unwrap().is_some(), "a stale claim can be taken over");
+    let other_tenant = domain::TenantId::new();
+    assert!(claim(db, other_tenant, import_id, after_stale + STALE_HEARTBEAT * 2).await.unwrap().is_none());
+    app.stop().await;
+}
+crate::on_both_databases!(only_one_worker_claims_an_import);

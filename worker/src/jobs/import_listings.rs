@@ -7,8 +7,12 @@ use super::Outcome;
 
 pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, import_id: ListingImportId, last_attempt: bool) -> Outcome {
     match imports::run(db, tenant_id, import_id).await {
-        Ok(import) => {
+        Ok(Some(import)) => {
             tracing::info!(import.id = %import_id, rows = import.processed_rows, "import job finished");
+            Outcome::Done
+        }
+        Ok(None) => {
+            tracing::info!(import.id = %import_id, "import is finished or held by another worker; job dropped");
             Outcome::Done
         }
         Err(domain::Error::NotFound(_)) => {
@@ -22,6 +26,11 @@ pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, import_id: Listin
             }
             Outcome::Done
         }
-        Err(error) => Outcome::Retry(error.into()),
+        Err(error) => {
+            if let Err(release_error) = imports::release(db, tenant_id, import_id).await {
+                tracing::error!(import.id = %import_id, error = ?release_error, "could not release import for retry");
+            }
+            Outcome::Retry(error.into())
+        }
     }
 }
