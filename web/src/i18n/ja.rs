@@ -16,7 +16,7 @@ pub const JA: Catalogue = Catalogue {
     nav_api_keys: "APIキー",
     log_out: "ログアウト",
     logging_out: "ログアウト中…",
-    read_only_notice: "閲覧専用のアカウントのため、このページでは変更できません。",
+    read_only_notice: "閲覧者のアカウントのため、このページでは変更できません。",
     not_found_title: "ページが見つかりません",
     not_found_text: "URLが正しいか確認してください。",
     not_found_back: "トップへ戻る",
@@ -78,7 +78,7 @@ pub const JA: Catalogue = Catalogue {
     home_api_keys_description: "ほかのシステムと連携するためのキーを発行します。",
     role_owner: "オーナー",
     role_admin: "管理者",
-    role_viewer: "閲覧のみ",
+    role_viewer: "閲覧者",
 
     schema_title: "掲載項目",
     schema_lead: "掲載情報が持つ項目を設定します。項目名はCSVの列名やAPIのキーとして使われます。",
