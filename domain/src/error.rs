@@ -212,7 +212,7 @@ impl ValidationError {
                 "項目「{field}」は掲載項目の設定にありません。掲載項目を追加するか、この項目を外してください。"
             ),
             Problem::NotANumber => format!(
-                "「{field}」の値「{value}」を数値として読めません。例: 100000、10万円、9.8万"
+                "「{field}」の値「{value}」を数値として読めません。例: 100000、10万円、9.8万、5.5万円～6.75万円"
             ),
             Problem::NotADate => format!(
                 "「{field}」の値「{value}」を日付として読めません。例: 2024-04-01、2024/4/1、2024年4月1日"
@@ -280,7 +280,7 @@ impl ValidationError {
                 "\"{field}\" is not in the listing schema. Add it to the schema or leave it out."
             ),
             Problem::NotANumber => format!(
-                "\"{value}\" in \"{field}\" is not a number. Examples: 100000, 10万円, 9.8万"
+                "\"{value}\" in \"{field}\" is not a number or a range. Examples: 100000, 10万円, 9.8万, 5.5万円～6.75万円"
             ),
             Problem::NotADate => format!(
                 "\"{value}\" in \"{field}\" is not a date. Examples: 2024-04-01, 2024/4/1, 2024年4月1日"

@@ -1,8 +1,10 @@
 //! Reading numbers the way Japanese listing feeds write them.
 //!
-//! Accepted: `100000`, `100,000`, `１００，０００` (full-width), `¥100,000`, `10万円`, `9.8万`,
-//! `12万5000円`, `1億2000万`, `3千`, `-5`, `1.5e3`. Rejected: anything else, including ranges
-//! such as `5万～6万`, which are not a single number.
+//! [`parse_number`] reads one number: `100000`, `100,000`, `１００，０００` (full-width),
+//! `¥100,000`, `10万円`, `9.8万`, `12万5000円`, `1億2000万`, `3千`, `-5`, `1.5e3`.
+//! [`parse_amount`] also reads the ranges that feeds give for a set of units: `5.5万円～6.75万円`,
+//! `5.5～6.75万円` (the unit of the right side applies to both), `12万円～` (minimum only) and
+//! `～9万円` (maximum only). A missing side stays missing; it is never taken as 0.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -24,6 +26,63 @@ pub fn parse_number(text: &str) -> Option<f64> {
 
     let value = if body.contains(['万', '千', '億']) { parse_with_units(body)? } else { parse_plain(body)? };
     Some(if negative { -value } else { value })
+}
+
+/// A number or a range of numbers, as a listing's number field stores it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Amount {
+    Exact(f64),
+    /// At least one side is present, and `min <= max` when both are.
+    Range { min: Option<f64>, max: Option<f64> },
+}
+
+/// The separators feeds put between the two sides of a range, after NFKC normalisation
+/// (which turns the full-width tilde `～` into `~`).
+const RANGE_SEPARATORS: [char; 4] = ['~', '〜', '–', '—'];
+
+/// Reads one number or a range of numbers.
+pub fn parse_amount(text: &str) -> Option<Amount> {
+    let normalized: String = text.nfkc().collect();
+    if let Some(exact) = parse_number(&normalized) {
+        return Some(Amount::Exact(exact));
+    }
+    // A hyphen separates a range only between two sides (`8万-10万`); `-5` is a number.
+    let split = normalized
+        .split_once(RANGE_SEPARATORS)
+        .or_else(|| normalized.split_once('-').filter(|(left, right)| !left.trim().is_empty() && !right.trim().is_empty()));
+    let (left, right) = split?;
+    let (left, right) = (left.trim(), right.trim());
+    let max = if right.is_empty() { None } else { Some(parse_number(right)?) };
+    let min = if left.is_empty() {
+        None
+    } else {
+        match parse_number(left) {
+            // `5.5～6.75万円`: a bare left side takes the unit of the right side.
+            Some(value) if !has_unit(left) => Some(value * trailing_unit(right)),
+            Some(value) => Some(value),
+            None => return None,
+        }
+    };
+    match (min, max) {
+        (None, None) => None,
+        (Some(min), Some(max)) if min > max => None,
+        (min, max) => Some(Amount::Range { min, max }),
+    }
+}
+
+fn has_unit(text: &str) -> bool {
+    text.contains(['万', '千', '億'])
+}
+
+/// The multiplier of the last unit in `text`: 10,000 for `6.75万円`, 1 when there is none.
+fn trailing_unit(text: &str) -> f64 {
+    let body = text.trim().trim_end_matches('円').trim_end();
+    match body.chars().last() {
+        Some('万') => 10_000.0,
+        Some('千') => 1_000.0,
+        Some('億') => 100_000_000.0,
+        _ => 1.0,
+    }
 }
 
 /// A plain decimal with optional thousands separators: `100,000.5`.
@@ -107,6 +166,26 @@ mod tests {
         assert_eq!(parse_number("12万5000円"), Some(125_000.0));
         assert_eq!(parse_number("1億2000万"), Some(120_000_000.0));
         assert_eq!(parse_number("３千"), Some(3_000.0));
+    }
+
+    #[test]
+    fn ranges_keep_both_sides_and_missing_sides_stay_missing() {
+        let range = |min: Option<f64>, max: Option<f64>| Some(Amount::Range { min, max });
+        assert_eq!(parse_amount("5.5万円～6.75万円"), range(Some(55_000.0), Some(67_500.0)));
+        assert_eq!(parse_amount("5.5～6.75万円"), range(Some(55_000.0), Some(67_500.0)));
+        assert_eq!(parse_amount("12万円～"), range(Some(120_000.0), None));
+        assert_eq!(parse_amount("～9万円"), range(None, Some(90_000.0)));
+        assert_eq!(parse_amount("８万〜１０万"), range(Some(80_000.0), Some(100_000.0)));
+        assert_eq!(parse_amount("80,000-100,000"), range(Some(80_000.0), Some(100_000.0)));
+        assert_eq!(parse_amount("-5"), Some(Amount::Exact(-5.0)));
+        assert_eq!(parse_amount("９８０００円"), Some(Amount::Exact(98_000.0)));
+    }
+
+    #[test]
+    fn malformed_ranges_are_rejected() {
+        for bad in ["～", "10万～5万", "abc～10万", "10万～xyz"] {
+            assert_eq!(parse_amount(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::{
-    numbers::parse_number,
+    numbers::{Amount, parse_amount, parse_number},
     schema::{FieldType, ListingField},
 };
 use crate::{Problem, ValidationError};
@@ -94,13 +94,48 @@ fn normalize_text(raw: &Value) -> Result<Value, Problem> {
     Ok(Value::String(text))
 }
 
+/// Reads a number, or a range given as text (`5.5万円～6.75万円`) or as `{"min": .., "max": ..}`.
+/// A range is stored as `{"min": .., "max": ..}` with a missing side left out.
 fn normalize_number(raw: &Value) -> Result<Value, Problem> {
-    let number = match raw {
-        Value::Number(number) => number.as_f64(),
-        Value::String(text) => parse_number(text),
+    let amount = match raw {
+        Value::Number(number) => number.as_f64().map(Amount::Exact),
+        Value::String(text) => parse_amount(text),
+        Value::Object(object) => range_from_object(object),
         _ => None,
     };
-    number.map(number_value).ok_or(Problem::NotANumber)
+    match amount.ok_or(Problem::NotANumber)? {
+        Amount::Exact(value) => Ok(number_value(value)),
+        Amount::Range { min, max } => {
+            let mut range = serde_json::Map::new();
+            if let Some(min) = min {
+                range.insert("min".to_owned(), number_value(min));
+            }
+            if let Some(max) = max {
+                range.insert("max".to_owned(), number_value(max));
+            }
+            Ok(Value::Object(range))
+        }
+    }
+}
+
+fn range_from_object(object: &serde_json::Map<String, Value>) -> Option<Amount> {
+    let side = |key: &str| -> Result<Option<f64>, ()> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(number)) => number.as_f64().map(Some).ok_or(()),
+            Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+            Some(Value::String(text)) => parse_number(text).map(Some).ok_or(()),
+            Some(_) => Err(()),
+        }
+    };
+    let (min, max) = (side("min").ok()?, side("max").ok()?);
+    let unknown_keys = object.keys().any(|key| key != "min" && key != "max");
+    match (min, max) {
+        _ if unknown_keys => None,
+        (None, None) => None,
+        (Some(min), Some(max)) if min > max => None,
+        (min, max) => Some(Amount::Range { min, max }),
+    }
 }
 
 /// Whole numbers are stored as integers so that `100000` does not come back as `100000.0`.
@@ -254,6 +289,20 @@ mod tests {
         assert_eq!(values["tags"], json!(["駅近", "ペット可"]));
         assert_eq!(values["last_review"], json!("2018-07-28"));
         assert_eq!(values["location"], json!({"lat": 35.67152, "lon": 139.71203}));
+    }
+
+    #[test]
+    fn number_ranges_are_stored_with_known_sides_only() {
+        let values = normalize(
+            &schema(),
+            &given(json!({"name": "x", "price": "12万円～"})),
+        )
+        .unwrap();
+        assert_eq!(values["price"], json!({"min": 120000}));
+        let values = normalize(&schema(), &given(json!({"name": "x", "price": {"min": "5.5万", "max": 67500}}))).unwrap();
+        assert_eq!(values["price"], json!({"min": 55000, "max": 67500}));
+        let errors = normalize(&schema(), &given(json!({"name": "x", "price": {"min": 9, "max": 1}}))).unwrap_err();
+        assert_eq!(errors[0].problem, Problem::NotANumber);
     }
 
     #[test]
