@@ -18,7 +18,8 @@ use super::{
 pub enum FieldType {
     /// Free text.
     Text,
-    /// A number; Japanese forms such as `10万円` are read on input.
+    /// A number, or a range stored as `{"min": .., "max": ..}`. Japanese forms such as `10万円`
+    /// and `5.5万円～6.75万円` are read on input.
     Number,
     /// One of the field's options.
     Enum,
