@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod listings;
 pub mod locale;
+pub mod matching;
 pub mod operators;
 pub mod settings;
 pub mod telemetry;

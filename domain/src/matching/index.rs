@@ -1,0 +1,583 @@
+//! The member index of one tenant. For a new listing, each clause of a rule yields the members
+//! that can satisfy it as a compressed bitmap; the bitmaps are intersected, smallest first, and
+//! only the survivors are checked one by one. No listing scans every member.
+//!
+//! Per clause kind:
+//! - sets, tags and keywords: an inverted index from folded value to members (keywords found in
+//!   the listing text with one Aho-Corasick pass);
+//! - numbers and dates: members sorted by their threshold, cut into [`BUCKETS`] buckets with a
+//!   precomputed bitmap of all members from each bucket onwards (or up to it). A query takes
+//!   the bitmap of the bucket the listing value falls in, a superset that the final check trims;
+//! - distances: members filed under every grid cell their circle touches.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use roaring::RoaringBitmap;
+use serde_json::Value;
+
+use super::{
+    evaluate::{clause_holds, date_key, listing_text},
+    model::{Clause, ListingAmount, MemberProfile, Operand, Operator, ProfileValue, Rule, RuleId, day_number, distance_km,
+        listing_point, listing_terms},
+};
+
+/// Buckets per threshold index: more buckets make the superset tighter and the index larger.
+const BUCKETS: usize = 64;
+/// Grid cell size for distance clauses, in degrees (about 5.5 km north to south).
+const CELL_DEGREES: f64 = 0.05;
+
+/// The index of one tenant's members under its rules.
+pub struct Matcher {
+    rules: Vec<RuleIndex>,
+}
+
+struct RuleIndex {
+    id: RuleId,
+    /// Clauses against constants: the same outcome for every member.
+    constant_clauses: Vec<Clause>,
+    /// Members who filled in every profile field the rule uses.
+    eligible: RoaringBitmap,
+    clauses: Vec<ClauseIndex>,
+}
+
+struct ClauseIndex {
+    listing_field: String,
+    operator: Operator,
+    kind: IndexKind,
+}
+
+enum IndexKind {
+    Terms { postings: HashMap<String, RoaringBitmap> },
+    /// `automaton` is `None` only if building it failed; the keywords are then searched one by one.
+    Keywords { automaton: Option<AhoCorasick>, keywords: Vec<String>, postings: Vec<RoaringBitmap> },
+    /// `AtMost`, `AtLeast` and dates: one threshold per member.
+    Threshold(Thresholds),
+    /// `Overlaps`: the member's lower and upper bounds; members without a bound are unbounded.
+    Range { lower: Thresholds, upper: Thresholds, no_lower: RoaringBitmap, no_upper: RoaringBitmap },
+    Circles { cells: HashMap<(i32, i32), RoaringBitmap>, circles: HashMap<u32, (f64, f64, f64)> },
+}
+
+/// Members sorted by one number, with bucketed prefix and suffix bitmaps.
+struct Thresholds {
+    sorted: Vec<f64>,
+    bucket_starts: Vec<usize>,
+    /// `at_or_above[k]`: members from bucket `k` to the end.
+    at_or_above: Vec<RoaringBitmap>,
+    /// `at_or_below[k]`: members from the start to the end of bucket `k`.
+    at_or_below: Vec<RoaringBitmap>,
+    /// Each member's threshold, NaN for members without one. Dense, since most members have one.
+    by_member: Vec<f64>,
+}
+
+impl Thresholds {
+    fn build(mut entries: Vec<(f64, u32)>, member_count: usize) -> Self {
+        entries.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let bucket_size = entries.len().div_ceil(BUCKETS).max(1);
+        let bucket_starts: Vec<usize> = (0..entries.len()).step_by(bucket_size).collect();
+        let bucket_members = |k: usize| {
+            let end = bucket_starts.get(k + 1).copied().unwrap_or(entries.len());
+            entries[bucket_starts[k]..end].iter().map(|(_, member)| *member)
+        };
+        let mut at_or_below = Vec::with_capacity(bucket_starts.len());
+        let mut running = RoaringBitmap::new();
+        for k in 0..bucket_starts.len() {
+            running.extend(bucket_members(k));
+            at_or_below.push(running.clone());
+        }
+        let mut at_or_above = vec![RoaringBitmap::new(); bucket_starts.len()];
+        let mut running = RoaringBitmap::new();
+        for k in (0..bucket_starts.len()).rev() {
+            running.extend(bucket_members(k));
+            at_or_above[k] = running.clone();
+        }
+        let mut by_member = vec![f64::NAN; member_count];
+        for (value, member) in &entries {
+            if let Some(slot) = by_member.get_mut(*member as usize) {
+                *slot = *value;
+            }
+        }
+        Self {
+            by_member,
+            sorted: entries.into_iter().map(|(value, _)| value).collect(),
+            bucket_starts,
+            at_or_above,
+            at_or_below,
+        }
+    }
+
+    fn bucket_of(&self, position: usize) -> usize {
+        self.bucket_starts.partition_point(|start| *start <= position).saturating_sub(1)
+    }
+
+    /// A superset of the members whose threshold is `>= value`.
+    fn at_least(&self, value: f64) -> RoaringBitmap {
+        let position = self.sorted.partition_point(|t| *t < value);
+        if position >= self.sorted.len() {
+            return RoaringBitmap::new();
+        }
+        self.at_or_above[self.bucket_of(position)].clone()
+    }
+
+    /// A superset of the members whose threshold is `<= value`.
+    fn at_most(&self, value: f64) -> RoaringBitmap {
+        let position = self.sorted.partition_point(|t| *t <= value);
+        if position == 0 {
+            return RoaringBitmap::new();
+        }
+        self.at_or_below[self.bucket_of(position - 1)].clone()
+    }
+
+    fn value(&self, member: u32) -> Option<f64> {
+        self.by_member.get(member as usize).copied().filter(|value| !value.is_nan())
+    }
+}
+
+/// A listing value prepared once for all rules.
+struct Prepared<'a> {
+    value: &'a Value,
+    text: Option<String>,
+}
+
+impl Matcher {
+    /// Indexes `profiles` (member `i` is `profiles[i]`) under the tenant's rules.
+    pub fn build(rules: &[Rule], profiles: &[MemberProfile]) -> Self {
+        let rules = rules.iter().map(|rule| RuleIndex::build(rule, profiles)).collect();
+        Self { rules }
+    }
+
+    /// The members the listing matches, each once, with the first rule (in rule order) that
+    /// matched them. Sorted by member.
+    pub fn matches(&self, listing: &Value) -> Vec<(u32, RuleId)> {
+        let mut found: HashMap<u32, RuleId> = HashMap::new();
+        let mut prepared: HashMap<&str, Prepared<'_>> = HashMap::new();
+        for rule in &self.rules {
+            let Some(members) = rule.matches(listing, &mut prepared) else { continue };
+            for member in members {
+                found.entry(member).or_insert(rule.id);
+            }
+        }
+        let mut found: Vec<(u32, RuleId)> = found.into_iter().collect();
+        found.sort_unstable();
+        found
+    }
+}
+
+impl RuleIndex {
+    fn build(rule: &Rule, profiles: &[MemberProfile]) -> Self {
+        let profile_fields: Vec<&str> = rule
+            .clauses
+            .iter()
+            .filter_map(|clause| match &clause.operand {
+                Operand::Profile(field) => Some(field.as_str()),
+                Operand::Constant(_) => None,
+            })
+            .collect();
+        let eligible: RoaringBitmap = profiles
+            .iter()
+            .enumerate()
+            .filter(|(_, profile)| profile_fields.iter().all(|field| profile.contains_key(*field)))
+            .filter_map(|(index, _)| u32::try_from(index).ok())
+            .collect();
+
+        let mut constant_clauses = Vec::new();
+        let mut clauses = Vec::new();
+        for clause in &rule.clauses {
+            match &clause.operand {
+                Operand::Constant(_) => constant_clauses.push(clause.clone()),
+                Operand::Profile(field) => {
+                    let values = eligible.iter().filter_map(|member| {
+                        profiles.get(member as usize).and_then(|p| p.get(field)).map(|value| (member, value))
+                    });
+                    clauses.push(ClauseIndex {
+                        listing_field: clause.listing_field.clone(),
+                        operator: clause.operator,
+                        kind: IndexKind::build(clause.operator, values, profiles.len()),
+                    });
+                }
+            }
+        }
+        Self { id: rule.id, constant_clauses, eligible, clauses }
+    }
+
+    fn matches<'l>(&self, listing: &'l Value, prepared: &mut HashMap<&'l str, Prepared<'l>>) -> Option<Vec<u32>> {
+        for clause in &self.constant_clauses {
+            let Operand::Constant(operand) = &clause.operand else { continue };
+            let value = listing.get(&clause.listing_field).filter(|v| !v.is_null())?;
+            if !clause_holds(clause.operator, operand, value) {
+                return None;
+            }
+        }
+
+        let mut candidates: Vec<RoaringBitmap> = Vec::with_capacity(self.clauses.len() + 1);
+        for clause in &self.clauses {
+            let (field, value) = listing.as_object()?.get_key_value(&clause.listing_field)?;
+            if value.is_null() {
+                return None;
+            }
+            let prepared = prepared.entry(field.as_str()).or_insert_with(|| Prepared { value, text: None });
+            let bitmap = clause.candidates(prepared);
+            if bitmap.is_empty() {
+                return None;
+            }
+            candidates.push(bitmap);
+        }
+        if candidates.is_empty() {
+            candidates.push(self.eligible.clone());
+        }
+        candidates.sort_by_key(RoaringBitmap::len);
+        let mut survivors = candidates.swap_remove(0);
+        for bitmap in &candidates {
+            survivors &= bitmap;
+            if survivors.is_empty() {
+                return None;
+            }
+        }
+        Some(survivors.iter().filter(|member| self.clauses.iter().all(|c| c.verify(*member, listing))).collect())
+    }
+}
+
+impl IndexKind {
+    fn build<'p>(operator: Operator, values: impl Iterator<Item = (u32, &'p ProfileValue)>, member_count: usize) -> Self {
+        match operator {
+            Operator::InSet | Operator::NotInSet => {
+                let mut postings: HashMap<String, RoaringBitmap> = HashMap::new();
+                for (member, value) in values {
+                    if let ProfileValue::Set(terms) = value {
+                        for term in terms {
+                            postings.entry(term.clone()).or_default().insert(member);
+                        }
+                    }
+                }
+                IndexKind::Terms { postings }
+            }
+            Operator::ContainsKeyword => {
+                let mut by_keyword: HashMap<String, RoaringBitmap> = HashMap::new();
+                for (member, value) in values {
+                    if let ProfileValue::Set(keywords) = value {
+                        for keyword in keywords {
+                            by_keyword.entry(keyword.clone()).or_default().insert(member);
+                        }
+                    }
+                }
+                let (keywords, postings): (Vec<String>, Vec<RoaringBitmap>) = by_keyword.into_iter().unzip();
+                // Building fails only for patterns beyond the automaton's size limits.
+                let automaton = AhoCorasick::new(&keywords).ok();
+                IndexKind::Keywords { automaton, keywords, postings }
+            }
+            Operator::AtMost | Operator::AtLeast | Operator::OnOrAfter | Operator::OnOrBefore => {
+                let entries = values
+                    .filter_map(|(member, value)| match value {
+                        ProfileValue::Number(number) => Some((*number, member)),
+                        ProfileValue::Date(date) => Some((day_number(*date), member)),
+                        _ => None,
+                    })
+                    .collect();
+                IndexKind::Threshold(Thresholds::build(entries, member_count))
+            }
+            Operator::Overlaps => {
+                let (mut lower, mut upper) = (Vec::new(), Vec::new());
+                let (mut no_lower, mut no_upper) = (RoaringBitmap::new(), RoaringBitmap::new());
+                for (member, value) in values {
+                    let (min, max) = match value {
+                        ProfileValue::Range { min, max } => (*min, *max),
+                        ProfileValue::Number(number) => (Some(*number), Some(*number)),
+                        _ => continue,
+                    };
+                    match min {
+                        Some(min) => lower.push((min, member)),
+                        None => {
+                            no_lower.insert(member);
+                        }
+                    }
+                    match max {
+                        Some(max) => upper.push((max, member)),
+                        None => {
+                            no_upper.insert(member);
+                        }
+                    }
+                }
+                IndexKind::Range {
+                    lower: Thresholds::build(lower, member_count),
+                    upper: Thresholds::build(upper, member_count),
+                    no_lower,
+                    no_upper,
+                }
+            }
+            Operator::WithinDistance => {
+                let mut cells: HashMap<(i32, i32), RoaringBitmap> = HashMap::new();
+                let mut circles = HashMap::new();
+                for (member, value) in values {
+                    let ProfileValue::Circle { lat, lon, radius_km } = value else { continue };
+                    circles.insert(member, (*lat, *lon, *radius_km));
+                    let lat_span = radius_km / 111.0;
+                    let lon_span = radius_km / (111.0 * lat.to_radians().cos().max(0.01));
+                    let (south, west) = cell_of(lat - lat_span, lon - lon_span);
+                    let (north, east) = cell_of(lat + lat_span, lon + lon_span);
+                    for row in south..=north {
+                        for column in west..=east {
+                            cells.entry((row, column)).or_default().insert(member);
+                        }
+                    }
+                }
+                IndexKind::Circles { cells, circles }
+            }
+        }
+    }
+}
+
+impl ClauseIndex {
+    /// The members that can satisfy this clause for the listing value (a superset for
+    /// thresholds and circles, exact otherwise).
+    fn candidates(&self, prepared: &mut Prepared<'_>) -> RoaringBitmap {
+        let value = prepared.value;
+        match (&self.kind, self.operator) {
+            (IndexKind::Terms { postings }, Operator::InSet) => {
+                union(listing_terms(value).iter().filter_map(|term| postings.get(term)))
+            }
+            (IndexKind::Terms { postings }, _) => {
+                let terms = listing_terms(value);
+                if terms.is_empty() {
+                    return RoaringBitmap::new();
+                }
+                let everyone = union(postings.values());
+                everyone - union(terms.iter().filter_map(|term| postings.get(term)))
+            }
+            (IndexKind::Keywords { automaton, keywords, postings }, _) => {
+                let text = prepared.text.get_or_insert_with(|| listing_text(value));
+                match automaton {
+                    Some(automaton) => union(
+                        automaton.find_overlapping_iter(text.as_str()).filter_map(|found| postings.get(found.pattern().as_usize())),
+                    ),
+                    None => union(
+                        keywords.iter().zip(postings).filter(|(keyword, _)| text.contains(keyword.as_str())).map(|(_, p)| p),
+                    ),
+                }
+            }
+            (IndexKind::Threshold(thresholds), operator) => match operator {
+                // Members whose maximum is at least the listing's cheapest unit.
+                Operator::AtMost => ListingAmount::from_value(value)
+                    .and_then(ListingAmount::lowest_known)
+                    .map_or_else(RoaringBitmap::new, |x| thresholds.at_least(x)),
+                Operator::AtLeast => ListingAmount::from_value(value)
+                    .and_then(ListingAmount::highest_known)
+                    .map_or_else(RoaringBitmap::new, |x| thresholds.at_most(x)),
+                // The listing's date is on or after the member's date: member date <= listing date.
+                Operator::OnOrAfter => date_key(value).map_or_else(RoaringBitmap::new, |x| thresholds.at_most(x)),
+                _ => date_key(value).map_or_else(RoaringBitmap::new, |x| thresholds.at_least(x)),
+            },
+            (IndexKind::Range { lower, upper, no_lower, no_upper }, _) => {
+                let Some(amount) = ListingAmount::from_value(value) else { return RoaringBitmap::new() };
+                let (Some(low), Some(high)) = (amount.lowest_known(), amount.highest_known()) else {
+                    return RoaringBitmap::new();
+                };
+                (lower.at_most(high) | no_lower) & (upper.at_least(low) | no_upper)
+            }
+            (IndexKind::Circles { cells, .. }, _) => listing_point(value)
+                .and_then(|(lat, lon)| cells.get(&cell_of(lat, lon)).cloned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Checks one surviving member exactly, for the kinds whose candidates are a superset.
+    fn verify(&self, member: u32, listing: &Value) -> bool {
+        let Some(value) = listing.get(&self.listing_field) else { return false };
+        match &self.kind {
+            IndexKind::Terms { .. } | IndexKind::Keywords { .. } => true,
+            IndexKind::Threshold(thresholds) => {
+                let Some(threshold) = thresholds.value(member) else { return false };
+                let operand = match self.operator {
+                    Operator::OnOrAfter | Operator::OnOrBefore => {
+                        return date_key(value).is_some_and(|x| match self.operator {
+                            Operator::OnOrAfter => x >= threshold,
+                            _ => x <= threshold,
+                        });
+                    }
+                    _ => ProfileValue::Number(threshold),
+                };
+                clause_holds(self.operator, &operand, value)
+            }
+            IndexKind::Range { lower, upper, .. } => {
+                let operand = ProfileValue::Range { min: lower.value(member), max: upper.value(member) };
+                clause_holds(Operator::Overlaps, &operand, value)
+            }
+            IndexKind::Circles { circles, .. } => {
+                let Some((lat, lon, radius_km)) = circles.get(&member) else { return false };
+                listing_point(value).is_some_and(|point| distance_km(point, (*lat, *lon)) <= *radius_km)
+            }
+        }
+    }
+}
+
+fn union<'a>(bitmaps: impl Iterator<Item = &'a RoaringBitmap>) -> RoaringBitmap {
+    let mut result = RoaringBitmap::new();
+    for bitmap in bitmaps {
+        result |= bitmap;
+    }
+    result
+}
+
+#[expect(clippy::cast_possible_truncation, reason = "cell indices of valid coordinates fit in i32")]
+fn cell_of(lat: f64, lon: f64) -> (i32, i32) {
+    ((lat / CELL_DEGREES).floor() as i32, (lon / CELL_DEGREES).floor() as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+    use serde_json::json;
+
+    use super::*;
+    use crate::matching::evaluate;
+
+    const WARDS: [&str; 6] = ["Shibuya Ku", "Shinjuku Ku", "Taito Ku", "Minato Ku", "Sumida Ku", "Toshima Ku"];
+    const ROOMS: [&str; 3] = ["Entire home/apt", "Private room", "Shared room"];
+    const WORDS: [&str; 5] = ["駅近", "ペット可", "station", "ｽﾃｰｼｮﾝ", "新築"];
+
+    fn clause(listing_field: &str, operator: Operator, profile_field: &str) -> Clause {
+        Clause { listing_field: listing_field.into(), operator, operand: Operand::Profile(profile_field.into()) }
+    }
+
+    fn rules() -> Vec<Rule> {
+        vec![
+            Rule {
+                id: 1,
+                clauses: vec![
+                    clause("ward", Operator::InSet, "wards"),
+                    clause("price", Operator::AtMost, "max_price"),
+                    clause("room_type", Operator::InSet, "room_types"),
+                ],
+            },
+            Rule {
+                id: 2,
+                clauses: vec![
+                    clause("name", Operator::ContainsKeyword, "keywords"),
+                    clause("price", Operator::Overlaps, "budget"),
+                    clause("ward", Operator::NotInSet, "avoid"),
+                ],
+            },
+            Rule {
+                id: 3,
+                clauses: vec![
+                    clause("location", Operator::WithinDistance, "area"),
+                    clause("price", Operator::AtLeast, "min_price"),
+                    clause("reviewed", Operator::OnOrAfter, "since"),
+                    Clause {
+                        listing_field: "room_type".into(),
+                        operator: Operator::InSet,
+                        operand: Operand::Constant(ProfileValue::set(["Entire home/apt", "Private room"])),
+                    },
+                ],
+            },
+        ]
+    }
+
+    fn random_profile(rng: &mut StdRng) -> MemberProfile {
+        let ward_count = rng.random_range(1..=3);
+        let wards: Vec<&str> = WARDS.choose_multiple(rng, ward_count).copied().collect();
+        let room_count = rng.random_range(1..=2);
+        let rooms: Vec<&str> = ROOMS.choose_multiple(rng, room_count).copied().collect();
+        let word_count = rng.random_range(1..=2);
+        let words: Vec<&str> = WORDS.choose_multiple(rng, word_count).copied().collect();
+        let budget_min = rng.random_bool(0.7).then(|| f64::from(rng.random_range(1..=10)) * 5_000.0);
+        let budget_max = rng.random_bool(0.7).then(|| budget_min.unwrap_or(0.0) + f64::from(rng.random_range(0..=10)) * 5_000.0);
+        let avoid = *WARDS.choose(rng).unwrap_or(&"Minato Ku");
+        let (lat, lon) = (35.60 + rng.random_range(0.0..0.15), 139.65 + rng.random_range(0.0..0.15));
+        let since = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap() + chrono::Duration::days(rng.random_range(0..300));
+
+        // Prices on a coarse grid, so that many members share a threshold across buckets.
+        let mut candidates = vec![
+            ("wards", ProfileValue::set(wards)),
+            ("max_price", ProfileValue::Number(f64::from(rng.random_range(1..=20)) * 5_000.0)),
+            ("min_price", ProfileValue::Number(f64::from(rng.random_range(1..=20)) * 5_000.0)),
+            ("room_types", ProfileValue::set(rooms)),
+            ("keywords", ProfileValue::set(words)),
+            ("avoid", ProfileValue::set([avoid])),
+            ("area", ProfileValue::Circle { lat, lon, radius_km: rng.random_range(0.5..6.0) }),
+            ("since", ProfileValue::Date(since)),
+        ];
+        if budget_min.is_some() || budget_max.is_some() {
+            candidates.push(("budget", ProfileValue::Range { min: budget_min, max: budget_max }));
+        }
+        // Each field is left empty by one member in five.
+        candidates
+            .into_iter()
+            .filter(|_| rng.random_bool(0.8))
+            .map(|(field, value)| (field.to_owned(), value))
+            .collect()
+    }
+
+    fn random_listing(rng: &mut StdRng) -> Value {
+        let price = match rng.random_range(0..4) {
+            0 => json!(f64::from(rng.random_range(1..=20)) * 5_000.0),
+            1 => json!({"min": f64::from(rng.random_range(1..=10)) * 5_000.0, "max": 100_000}),
+            2 => json!({"min": f64::from(rng.random_range(1..=20)) * 5_000.0}),
+            _ => json!({"max": f64::from(rng.random_range(1..=20)) * 5_000.0}),
+        };
+        let ward = *WARDS.choose(rng).unwrap();
+        let room = *ROOMS.choose(rng).unwrap();
+        let word = *WORDS.choose(rng).unwrap();
+        let name = format!("Room {word} {}", rng.random_range(0..100));
+        let (lat, lon) = (35.60 + rng.random_range(0.0..0.15), 139.65 + rng.random_range(0.0..0.15));
+        let reviewed = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap() + chrono::Duration::days(rng.random_range(0..300));
+        let mut listing = json!({
+            "ward": ward,
+            "price": price,
+            "room_type": room,
+            "name": name,
+            "location": {"lat": lat, "lon": lon},
+            "reviewed": reviewed.format("%Y-%m-%d").to_string(),
+        });
+        // Some listings lack a field, which must never match a clause on it.
+        if rng.random_bool(0.1) {
+            let field = ["ward", "price", "name", "location", "reviewed"].choose(rng).unwrap();
+            listing.as_object_mut().unwrap().remove(*field);
+        }
+        listing
+    }
+
+    #[test]
+    fn index_agrees_with_plain_evaluation() {
+        let mut rng = StdRng::seed_from_u64(20_261_204);
+        let profiles: Vec<MemberProfile> = (0..3_000).map(|_| random_profile(&mut rng)).collect();
+        let rules = rules();
+        let matcher = Matcher::build(&rules, &profiles);
+        let mut total = 0;
+        for _ in 0..300 {
+            let listing = random_listing(&mut rng);
+            let expected: Vec<(u32, RuleId)> = profiles
+                .iter()
+                .enumerate()
+                .filter_map(|(member, profile)| {
+                    rules.iter().find(|rule| evaluate(rule, profile, &listing)).map(|rule| (member as u32, rule.id))
+                })
+                .collect();
+            total += expected.len();
+            assert_eq!(matcher.matches(&listing), expected, "listing {listing}");
+        }
+        assert!(total > 1_000, "the random data should produce many matches, got {total}");
+    }
+
+    #[test]
+    fn thresholds_handle_ties_across_bucket_boundaries() {
+        let entries: Vec<(f64, u32)> = (0..1_000).map(|member| (f64::from(member / 100), member)).collect();
+        let thresholds = Thresholds::build(entries, 1_000);
+        for x in [-1.0, 0.0, 3.0, 3.5, 9.0, 10.0] {
+            let exact_at_least = (0..1_000u32).filter(|m| f64::from(m / 100) >= x).count() as u64;
+            let superset = thresholds.at_least(x);
+            assert!(superset.len() >= exact_at_least, "at_least({x})");
+            assert!((0..1_000u32).filter(|m| f64::from(m / 100) >= x).all(|m| superset.contains(m)));
+            let exact_at_most: Vec<u32> = (0..1_000u32).filter(|m| f64::from(m / 100) <= x).collect();
+            let superset = thresholds.at_most(x);
+            assert!(exact_at_most.iter().all(|m| superset.contains(*m)), "at_most({x})");
+        }
+    }
+
+    #[test]
+    fn listing_matched_by_several_rules_is_reported_once_per_member() {
+        let rule = |id| Rule { id, clauses: vec![clause("ward", Operator::InSet, "wards")] };
+        let profiles = vec![MemberProfile::from([("wards".to_owned(), ProfileValue::set(["Shibuya Ku"]))])];
+        let matcher = Matcher::build(&[rule(7), rule(8)], &profiles);
+        assert_eq!(matcher.matches(&json!({"ward": "shibuya ku"})), vec![(0, 7)]);
+    }
+}
