@@ -139,11 +139,108 @@ struct Prepared<'a> {
     text: Option<String>,
 }
 
+/// Builds a [`Matcher`] one member at a time, so that profiles need not all be in memory.
+pub struct MatcherBuilder {
+    rules: Vec<RuleBuilder>,
+    member_count: u32,
+}
+
+struct RuleBuilder {
+    id: RuleId,
+    constant_clauses: Vec<Clause>,
+    profile_fields: Vec<String>,
+    eligible: RoaringBitmap,
+    clauses: Vec<(Clause, Accumulator)>,
+}
+
+/// Index entries collected per clause before the index is finished.
+enum Accumulator {
+    Terms(HashMap<String, RoaringBitmap>),
+    Keywords(HashMap<String, RoaringBitmap>),
+    Threshold(Vec<(f64, u32)>),
+    Range { lower: Vec<(f64, u32)>, upper: Vec<(f64, u32)>, no_lower: RoaringBitmap, no_upper: RoaringBitmap },
+    Circles { cells: HashMap<(i32, i32), RoaringBitmap>, circles: HashMap<u32, (f64, f64, f64)> },
+}
+
+impl MatcherBuilder {
+    pub fn new(rules: &[Rule]) -> Self {
+        let rules = rules
+            .iter()
+            .map(|rule| {
+                let mut builder = RuleBuilder {
+                    id: rule.id,
+                    constant_clauses: Vec::new(),
+                    profile_fields: Vec::new(),
+                    eligible: RoaringBitmap::new(),
+                    clauses: Vec::new(),
+                };
+                for clause in &rule.clauses {
+                    match &clause.operand {
+                        Operand::Constant(_) => builder.constant_clauses.push(clause.clone()),
+                        Operand::Profile(field) => {
+                            builder.profile_fields.push(field.clone());
+                            builder.clauses.push((clause.clone(), Accumulator::new(clause.operator)));
+                        }
+                    }
+                }
+                builder
+            })
+            .collect();
+        Self { rules, member_count: 0 }
+    }
+
+    /// Adds the next member and returns its number in match results.
+    pub fn add(&mut self, profile: &MemberProfile) -> u32 {
+        let member = self.member_count;
+        self.member_count += 1;
+        for rule in &mut self.rules {
+            if !rule.profile_fields.iter().all(|field| profile.contains_key(field)) {
+                continue;
+            }
+            rule.eligible.insert(member);
+            for (clause, accumulator) in &mut rule.clauses {
+                if let Operand::Profile(field) = &clause.operand
+                    && let Some(value) = profile.get(field)
+                {
+                    accumulator.add(member, value);
+                }
+            }
+        }
+        member
+    }
+
+    pub fn finish(self) -> Matcher {
+        let member_count = self.member_count as usize;
+        let rules = self
+            .rules
+            .into_iter()
+            .map(|rule| RuleIndex {
+                id: rule.id,
+                constant_clauses: rule.constant_clauses,
+                eligible: rule.eligible,
+                clauses: rule
+                    .clauses
+                    .into_iter()
+                    .map(|(clause, accumulator)| ClauseIndex {
+                        listing_field: clause.listing_field,
+                        operator: clause.operator,
+                        kind: accumulator.finish(member_count),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Matcher { rules }
+    }
+}
+
 impl Matcher {
     /// Indexes `profiles` (member `i` is `profiles[i]`) under the tenant's rules.
     pub fn build(rules: &[Rule], profiles: &[MemberProfile]) -> Self {
-        let rules = rules.iter().map(|rule| RuleIndex::build(rule, profiles)).collect();
-        Self { rules }
+        let mut builder = MatcherBuilder::new(rules);
+        for profile in profiles {
+            builder.add(profile);
+        }
+        builder.finish()
     }
 
     /// The members the listing matches, each once, with the first rule (in rule order) that
@@ -164,42 +261,6 @@ impl Matcher {
 }
 
 impl RuleIndex {
-    fn build(rule: &Rule, profiles: &[MemberProfile]) -> Self {
-        let profile_fields: Vec<&str> = rule
-            .clauses
-            .iter()
-            .filter_map(|clause| match &clause.operand {
-                Operand::Profile(field) => Some(field.as_str()),
-                Operand::Constant(_) => None,
-            })
-            .collect();
-        let eligible: RoaringBitmap = profiles
-            .iter()
-            .enumerate()
-            .filter(|(_, profile)| profile_fields.iter().all(|field| profile.contains_key(*field)))
-            .filter_map(|(index, _)| u32::try_from(index).ok())
-            .collect();
-
-        let mut constant_clauses = Vec::new();
-        let mut clauses = Vec::new();
-        for clause in &rule.clauses {
-            match &clause.operand {
-                Operand::Constant(_) => constant_clauses.push(clause.clone()),
-                Operand::Profile(field) => {
-                    let values = eligible.iter().filter_map(|member| {
-                        profiles.get(member as usize).and_then(|p| p.get(field)).map(|value| (member, value))
-                    });
-                    clauses.push(ClauseIndex {
-                        listing_field: clause.listing_field.clone(),
-                        operator: clause.operator,
-                        kind: IndexKind::build(clause.operator, values, profiles.len()),
-                    });
-                }
-            }
-        }
-        Self { id: rule.id, constant_clauses, eligible, clauses }
-    }
-
     fn matches<'l>(&self, listing: &'l Value, prepared: &mut HashMap<&'l str, Prepared<'l>>) -> Option<Vec<u32>> {
         for clause in &self.constant_clauses {
             let Operand::Constant(operand) = &clause.operand else { continue };
@@ -237,91 +298,87 @@ impl RuleIndex {
     }
 }
 
-impl IndexKind {
-    fn build<'p>(operator: Operator, values: impl Iterator<Item = (u32, &'p ProfileValue)>, member_count: usize) -> Self {
+impl Accumulator {
+    fn new(operator: Operator) -> Self {
         match operator {
-            Operator::InSet | Operator::NotInSet => {
-                let mut postings: HashMap<String, RoaringBitmap> = HashMap::new();
-                for (member, value) in values {
-                    if let ProfileValue::Set(terms) = value {
-                        for term in terms {
-                            postings.entry(term.clone()).or_default().insert(member);
-                        }
-                    }
-                }
-                IndexKind::Terms { postings }
+            Operator::InSet | Operator::NotInSet => Accumulator::Terms(HashMap::new()),
+            Operator::ContainsKeyword => Accumulator::Keywords(HashMap::new()),
+            Operator::AtMost | Operator::AtLeast | Operator::OnOrAfter | Operator::OnOrBefore => {
+                Accumulator::Threshold(Vec::new())
             }
-            Operator::ContainsKeyword => {
-                let mut by_keyword: HashMap<String, RoaringBitmap> = HashMap::new();
-                for (member, value) in values {
-                    if let ProfileValue::Set(keywords) = value {
-                        for keyword in keywords {
-                            by_keyword.entry(keyword.clone()).or_default().insert(member);
-                        }
+            Operator::Overlaps => Accumulator::Range {
+                lower: Vec::new(),
+                upper: Vec::new(),
+                no_lower: RoaringBitmap::new(),
+                no_upper: RoaringBitmap::new(),
+            },
+            Operator::WithinDistance => Accumulator::Circles { cells: HashMap::new(), circles: HashMap::new() },
+        }
+    }
+
+    /// Files one member's value. A value of the wrong kind for the operator is skipped, so that
+    /// member never matches the clause, as in plain evaluation.
+    fn add(&mut self, member: u32, value: &ProfileValue) {
+        match (self, value) {
+            (Accumulator::Terms(postings) | Accumulator::Keywords(postings), ProfileValue::Set(terms)) => {
+                for term in terms {
+                    postings.entry(term.clone()).or_default().insert(member);
+                }
+            }
+            (Accumulator::Threshold(entries), ProfileValue::Number(number)) => entries.push((*number, member)),
+            (Accumulator::Threshold(entries), ProfileValue::Date(date)) => entries.push((day_number(*date), member)),
+            (Accumulator::Range { lower, upper, no_lower, no_upper }, value) => {
+                let (min, max) = match value {
+                    ProfileValue::Range { min, max } => (*min, *max),
+                    ProfileValue::Number(number) => (Some(*number), Some(*number)),
+                    _ => return,
+                };
+                match min {
+                    Some(min) => lower.push((min, member)),
+                    None => {
+                        no_lower.insert(member);
                     }
                 }
+                match max {
+                    Some(max) => upper.push((max, member)),
+                    None => {
+                        no_upper.insert(member);
+                    }
+                }
+            }
+            (Accumulator::Circles { cells, circles }, ProfileValue::Circle { lat, lon, radius_km }) => {
+                circles.insert(member, (*lat, *lon, *radius_km));
+                let lat_span = radius_km / 111.0;
+                let lon_span = radius_km / (111.0 * lat.to_radians().cos().max(0.01));
+                let (south, west) = cell_of(lat - lat_span, lon - lon_span);
+                let (north, east) = cell_of(lat + lat_span, lon + lon_span);
+                for row in south..=north {
+                    for column in west..=east {
+                        cells.entry((row, column)).or_default().insert(member);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(self, member_count: usize) -> IndexKind {
+        match self {
+            Accumulator::Terms(postings) => IndexKind::Terms { postings },
+            Accumulator::Keywords(by_keyword) => {
                 let (keywords, postings): (Vec<String>, Vec<RoaringBitmap>) = by_keyword.into_iter().unzip();
                 // Building fails only for patterns beyond the automaton's size limits.
                 let automaton = AhoCorasick::new(&keywords).ok();
                 IndexKind::Keywords { automaton, keywords, postings }
             }
-            Operator::AtMost | Operator::AtLeast | Operator::OnOrAfter | Operator::OnOrBefore => {
-                let entries = values
-                    .filter_map(|(member, value)| match value {
-                        ProfileValue::Number(number) => Some((*number, member)),
-                        ProfileValue::Date(date) => Some((day_number(*date), member)),
-                        _ => None,
-                    })
-                    .collect();
-                IndexKind::Threshold(Thresholds::build(entries, member_count))
-            }
-            Operator::Overlaps => {
-                let (mut lower, mut upper) = (Vec::new(), Vec::new());
-                let (mut no_lower, mut no_upper) = (RoaringBitmap::new(), RoaringBitmap::new());
-                for (member, value) in values {
-                    let (min, max) = match value {
-                        ProfileValue::Range { min, max } => (*min, *max),
-                        ProfileValue::Number(number) => (Some(*number), Some(*number)),
-                        _ => continue,
-                    };
-                    match min {
-                        Some(min) => lower.push((min, member)),
-                        None => {
-                            no_lower.insert(member);
-                        }
-                    }
-                    match max {
-                        Some(max) => upper.push((max, member)),
-                        None => {
-                            no_upper.insert(member);
-                        }
-                    }
-                }
-                IndexKind::Range {
-                    lower: Thresholds::build(lower, member_count),
-                    upper: Thresholds::build(upper, member_count),
-                    no_lower,
-                    no_upper,
-                }
-            }
-            Operator::WithinDistance => {
-                let mut cells: HashMap<(i32, i32), RoaringBitmap> = HashMap::new();
-                let mut circles = HashMap::new();
-                for (member, value) in values {
-                    let ProfileValue::Circle { lat, lon, radius_km } = value else { continue };
-                    circles.insert(member, (*lat, *lon, *radius_km));
-                    let lat_span = radius_km / 111.0;
-                    let lon_span = radius_km / (111.0 * lat.to_radians().cos().max(0.01));
-                    let (south, west) = cell_of(lat - lat_span, lon - lon_span);
-                    let (north, east) = cell_of(lat + lat_span, lon + lon_span);
-                    for row in south..=north {
-                        for column in west..=east {
-                            cells.entry((row, column)).or_default().insert(member);
-                        }
-                    }
-                }
-                IndexKind::Circles { cells, circles }
-            }
+            Accumulator::Threshold(entries) => IndexKind::Threshold(Thresholds::build(entries, member_count)),
+            Accumulator::Range { lower, upper, no_lower, no_upper } => IndexKind::Range {
+                lower: Thresholds::build(lower, member_count),
+                upper: Thresholds::build(upper, member_count),
+                no_lower,
+                no_upper,
+            },
+            Accumulator::Circles { cells, circles } => IndexKind::Circles { cells, circles },
         }
     }
 }
