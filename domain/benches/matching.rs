@@ -4,8 +4,9 @@
 //! Run with `cargo bench -p domain --bench matching` (add `-- 1000000` to skip the 10,000,000
 //! run). Listings are the real Tokyo listings from `../shared/data/tokyo_listings_2019.csv`
 //! beside the repository, or from `TAYORI_BENCH_CSV`. Profiles are generated with a fixed seed:
-//! every member picks wards (weighted by how many listings each ward has), a price limit, room
-//! types and a minimum-stay limit; one in four also gives keywords.
+//! every member picks 1 to 3 of the 23 special wards, a nightly price range (a centre between
+//! 5,000 and 30,000 yen, log-uniform, and ±25 %), one room type (one member in five picks two)
+//! and a minimum-stay limit; one in four also gives one or two keywords.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails loudly on broken set-up")]
 
@@ -41,26 +42,24 @@ struct CompactMember {
     wards: u64,
     rooms: u8,
     keywords: u16,
+    min_price: f32,
     max_price: f32,
     max_nights: f32,
 }
 
-fn load_listings() -> (Vec<Listing>, Vec<String>, Vec<u32>) {
+fn load_listings() -> (Vec<Listing>, Vec<String>) {
     let path = std::env::var("TAYORI_BENCH_CSV")
         .unwrap_or_else(|_| format!("{}/../../shared/data/tokyo_listings_2019.csv", env!("CARGO_MANIFEST_DIR")));
     let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let mut wards: Vec<String> = Vec::new();
-    let mut counts: Vec<u32> = Vec::new();
     let mut listings = Vec::new();
     for record in reader.records() {
         let record = record.unwrap();
         let ward_name = record[3].to_owned();
         let ward = wards.iter().position(|w| *w == ward_name).unwrap_or_else(|| {
             wards.push(ward_name.clone());
-            counts.push(0);
             wards.len() - 1
         });
-        counts[ward] += 1;
         let room = ROOM_TYPES.iter().position(|r| *r == &record[6]).unwrap_or(0);
         let price: f64 = record[7].parse().unwrap_or(0.0);
         let nights: f64 = record[8].parse().unwrap_or(1.0);
@@ -70,7 +69,7 @@ fn load_listings() -> (Vec<Listing>, Vec<String>, Vec<u32>) {
         });
         listings.push(Listing { value, ward, room, price, nights, name });
     }
-    (listings, wards, counts)
+    (listings, wards)
 }
 
 fn rules() -> Vec<Rule> {
@@ -84,7 +83,7 @@ fn rules() -> Vec<Rule> {
             id: 1,
             clauses: vec![
                 clause("ward", Operator::InSet, "wards"),
-                clause("price", Operator::AtMost, "max_price"),
+                clause("price", Operator::Overlaps, "price_range"),
                 clause("room_type", Operator::InSet, "room_types"),
                 clause("minimum_nights", Operator::AtMost, "max_nights"),
             ],
@@ -94,24 +93,24 @@ fn rules() -> Vec<Rule> {
             clauses: vec![
                 clause("name", Operator::ContainsKeyword, "keywords"),
                 clause("ward", Operator::InSet, "wards"),
-                clause("price", Operator::AtMost, "max_price"),
+                clause("price", Operator::Overlaps, "price_range"),
             ],
         },
     ]
 }
 
-/// Generates member `n` of the seeded sequence, as a profile and in compact form.
-fn generate(rng: &mut StdRng, wards: &[String], ward_weights: &WeightedIndex<u32>, room_weights: &WeightedIndex<u32>) -> (MemberProfile, CompactMember) {
+/// Generates the next member of the seeded sequence, as a profile and in compact form.
+fn generate(rng: &mut StdRng, wards: &[String], special_wards: &[usize], room_weights: &WeightedIndex<u32>) -> (MemberProfile, CompactMember) {
     let mut ward_mask = 0u64;
-    for _ in 0..rng.random_range(1..=4) {
-        ward_mask |= 1 << ward_weights.sample(rng);
+    for _ in 0..rng.random_range(1..=3) {
+        ward_mask |= 1 << special_wards.choose(rng).copied().unwrap_or(0);
     }
-    let mut room_mask = 0u8;
-    for _ in 0..rng.random_range(1..=2) {
+    let mut room_mask = 1u8 << room_weights.sample(rng);
+    if rng.random_bool(0.2) {
         room_mask |= 1 << room_weights.sample(rng);
     }
-    // Nightly price limits between 4,000 and 40,000 yen, most near 12,000.
-    let max_price = (rng.random_range(0.0f64..1.0).powi(2) * 36_000.0 + 4_000.0).round();
+    let centre = (5_000f64.ln() + rng.random_range(0.0..1.0) * (30_000f64.ln() - 5_000f64.ln())).exp();
+    let (min_price, max_price) = ((centre * 0.75).round(), (centre * 1.25).round());
     let max_nights = *NIGHT_LIMITS.choose(rng).unwrap();
     let mut keyword_mask = 0u16;
     if rng.random_bool(0.25) {
@@ -128,7 +127,7 @@ fn generate(rng: &mut StdRng, wards: &[String], ward_weights: &WeightedIndex<u32
     let mut profile = MemberProfile::from([
         ("wards".to_owned(), ProfileValue::set(names(ward_mask, wards))),
         ("room_types".to_owned(), ProfileValue::set(names(u64::from(room_mask), &room_names))),
-        ("max_price".to_owned(), ProfileValue::Number(max_price)),
+        ("price_range".to_owned(), ProfileValue::Range { min: Some(min_price), max: Some(max_price) }),
         ("max_nights".to_owned(), ProfileValue::Number(max_nights)),
     ]);
     if keyword_mask != 0 {
@@ -139,6 +138,7 @@ fn generate(rng: &mut StdRng, wards: &[String], ward_weights: &WeightedIndex<u32
         wards: ward_mask,
         rooms: room_mask,
         keywords: keyword_mask,
+        min_price: min_price as f32,
         max_price: max_price as f32,
         max_nights: max_nights as f32,
     };
@@ -160,7 +160,7 @@ fn scan(members: &[CompactMember], listing: &Listing, keywords: &[String]) -> us
     members
         .iter()
         .filter(|m| {
-            let base = m.wards & ward != 0 && price <= m.max_price;
+            let base = m.wards & ward != 0 && m.min_price <= price && price <= m.max_price;
             base && ((m.rooms & room != 0 && nights <= m.max_nights) || m.keywords & found != 0)
         })
         .count()
@@ -178,8 +178,8 @@ fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-fn run(member_count: usize, listings: &[Listing], wards: &[String], counts: &[u32]) {
-    let ward_weights = WeightedIndex::new(counts).unwrap();
+fn run(member_count: usize, listings: &[Listing], wards: &[String]) {
+    let special_wards: Vec<usize> = (0..wards.len()).filter(|i| wards[*i].ends_with(" Ku")).collect();
     let room_weights = WeightedIndex::new(ROOM_WEIGHTS).unwrap();
     let rules = rules();
 
@@ -188,7 +188,7 @@ fn run(member_count: usize, listings: &[Listing], wards: &[String], counts: &[u3
     let mut rng = StdRng::seed_from_u64(42);
     let mut builder = MatcherBuilder::new(&rules);
     for _ in 0..member_count {
-        let (profile, _) = generate(&mut rng, wards, &ward_weights, &room_weights);
+        let (profile, _) = generate(&mut rng, wards, &special_wards, &room_weights);
         builder.add(&profile);
     }
     let matcher = builder.finish();
@@ -197,7 +197,7 @@ fn run(member_count: usize, listings: &[Listing], wards: &[String], counts: &[u3
 
     let mut rng = StdRng::seed_from_u64(42);
     let compact: Vec<CompactMember> =
-        (0..member_count).map(|_| generate(&mut rng, wards, &ward_weights, &room_weights).1).collect();
+        (0..member_count).map(|_| generate(&mut rng, wards, &special_wards, &room_weights).1).collect();
     let folded_keywords: Vec<String> = KEYWORDS.iter().map(|k| fold(k)).collect();
 
     let step = (listings.len() / LISTINGS_MEASURED).max(1);
@@ -211,8 +211,8 @@ fn run(member_count: usize, listings: &[Listing], wards: &[String], counts: &[u3
         let started = Instant::now();
         let scanned = scan(&compact, listing, &folded_keywords);
         scan_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(found.len(), scanned, "index and scan disagree on {}", listing.value);
-        matched += found.len();
+        assert_eq!(found.len(), scanned as u64, "index and scan disagree on {}", listing.value);
+        matched += scanned;
     }
     let (index_p50, index_p99) = percentiles(index_ms);
     let (scan_p50, scan_p99) = percentiles(scan_ms);
@@ -226,8 +226,8 @@ fn run(member_count: usize, listings: &[Listing], wards: &[String], counts: &[u3
 fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![1_000_000, 10_000_000] } else { sizes };
-    let (listings, wards, counts) = load_listings();
+    let (listings, wards) = load_listings();
     for size in sizes {
-        run(size, &listings, &wards, &counts);
+        run(size, &listings, &wards);
     }
 }

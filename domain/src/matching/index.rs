@@ -10,7 +10,7 @@
 //!   the bitmap of the bucket the listing value falls in, a superset that the final check trims;
 //! - distances: members filed under every grid cell their circle touches.
 
-use std::collections::HashMap;
+use std::{borrow::Cow, collections::HashMap};
 
 use aho_corasick::AhoCorasick;
 use roaring::RoaringBitmap;
@@ -110,22 +110,22 @@ impl Thresholds {
         self.bucket_starts.partition_point(|start| *start <= position).saturating_sub(1)
     }
 
-    /// A superset of the members whose threshold is `>= value`.
-    fn at_least(&self, value: f64) -> RoaringBitmap {
+    /// A superset of the members whose threshold is `>= value`; `None` when there are none.
+    fn at_least(&self, value: f64) -> Option<&RoaringBitmap> {
         let position = self.sorted.partition_point(|t| *t < value);
         if position >= self.sorted.len() {
-            return RoaringBitmap::new();
+            return None;
         }
-        self.at_or_above[self.bucket_of(position)].clone()
+        self.at_or_above.get(self.bucket_of(position))
     }
 
-    /// A superset of the members whose threshold is `<= value`.
-    fn at_most(&self, value: f64) -> RoaringBitmap {
+    /// A superset of the members whose threshold is `<= value`; `None` when there are none.
+    fn at_most(&self, value: f64) -> Option<&RoaringBitmap> {
         let position = self.sorted.partition_point(|t| *t <= value);
         if position == 0 {
-            return RoaringBitmap::new();
+            return None;
         }
-        self.at_or_below[self.bucket_of(position - 1)].clone()
+        self.at_or_below.get(self.bucket_of(position - 1))
     }
 
     fn value(&self, member: u32) -> Option<f64> {
@@ -243,25 +243,55 @@ impl Matcher {
         builder.finish()
     }
 
-    /// The members the listing matches, each once, with the first rule (in rule order) that
-    /// matched them. Sorted by member.
-    pub fn matches(&self, listing: &Value) -> Vec<(u32, RuleId)> {
-        let mut found: HashMap<u32, RuleId> = HashMap::new();
+    /// The members the listing matches, each once, under the first rule (in rule order) that
+    /// matched them.
+    pub fn matches(&self, listing: &Value) -> Matches {
         let mut prepared: HashMap<&str, Prepared<'_>> = HashMap::new();
+        let mut seen = RoaringBitmap::new();
+        let mut per_rule = Vec::new();
         for rule in &self.rules {
-            let Some(members) = rule.matches(listing, &mut prepared) else { continue };
-            for member in members {
-                found.entry(member).or_insert(rule.id);
+            let Some(mut members) = rule.matches(listing, &mut prepared) else { continue };
+            members -= &seen;
+            if members.is_empty() {
+                continue;
             }
+            seen |= &members;
+            per_rule.push((rule.id, members));
         }
-        let mut found: Vec<(u32, RuleId)> = found.into_iter().collect();
-        found.sort_unstable();
-        found
+        Matches { per_rule }
+    }
+}
+
+/// The members one listing matched, grouped by the first rule that matched each of them.
+#[derive(Debug, Default)]
+pub struct Matches {
+    per_rule: Vec<(RuleId, RoaringBitmap)>,
+}
+
+impl Matches {
+    pub fn len(&self) -> u64 {
+        self.per_rule.iter().map(|(_, members)| members.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.per_rule.is_empty()
+    }
+
+    /// Each matched member with its rule, grouped by rule.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, RuleId)> + '_ {
+        self.per_rule.iter().flat_map(|(rule, members)| members.iter().map(move |member| (member, *rule)))
+    }
+
+    /// Each matched member with its rule, sorted by member.
+    pub fn to_sorted_vec(&self) -> Vec<(u32, RuleId)> {
+        let mut all: Vec<(u32, RuleId)> = self.iter().collect();
+        all.sort_unstable();
+        all
     }
 }
 
 impl RuleIndex {
-    fn matches<'l>(&self, listing: &'l Value, prepared: &mut HashMap<&'l str, Prepared<'l>>) -> Option<Vec<u32>> {
+    fn matches<'l>(&self, listing: &'l Value, prepared: &mut HashMap<&'l str, Prepared<'l>>) -> Option<RoaringBitmap> {
         for clause in &self.constant_clauses {
             let Operand::Constant(operand) = &clause.operand else { continue };
             let value = listing.get(&clause.listing_field).filter(|v| !v.is_null())?;
@@ -270,7 +300,7 @@ impl RuleIndex {
             }
         }
 
-        let mut candidates: Vec<RoaringBitmap> = Vec::with_capacity(self.clauses.len() + 1);
+        let mut candidates: Vec<Cow<'_, RoaringBitmap>> = Vec::with_capacity(self.clauses.len() + 1);
         for clause in &self.clauses {
             let (field, value) = listing.as_object()?.get_key_value(&clause.listing_field)?;
             if value.is_null() {
@@ -284,17 +314,23 @@ impl RuleIndex {
             candidates.push(bitmap);
         }
         if candidates.is_empty() {
-            candidates.push(self.eligible.clone());
+            candidates.push(Cow::Borrowed(&self.eligible));
         }
-        candidates.sort_by_key(RoaringBitmap::len);
-        let mut survivors = candidates.swap_remove(0);
+        candidates.sort_by_key(|bitmap| bitmap.len());
+        let mut survivors = candidates.swap_remove(0).into_owned();
         for bitmap in &candidates {
-            survivors &= bitmap;
+            survivors &= bitmap.as_ref();
             if survivors.is_empty() {
                 return None;
             }
         }
-        Some(survivors.iter().filter(|member| self.clauses.iter().all(|c| c.verify(*member, listing))).collect())
+
+        let to_verify: Vec<&ClauseIndex> = self.clauses.iter().filter(|c| c.is_superset()).collect();
+        if to_verify.is_empty() {
+            return Some(survivors);
+        }
+        let verified = survivors.iter().filter(|member| to_verify.iter().all(|c| c.verify(*member, listing)));
+        Some(RoaringBitmap::from_sorted_iter(verified).unwrap_or_default())
     }
 }
 
@@ -384,56 +420,69 @@ impl Accumulator {
 }
 
 impl ClauseIndex {
-    /// The members that can satisfy this clause for the listing value (a superset for
-    /// thresholds and circles, exact otherwise).
-    fn candidates(&self, prepared: &mut Prepared<'_>) -> RoaringBitmap {
+    /// The members that can satisfy this clause for the listing value: exact for sets and
+    /// keywords, a superset for thresholds, ranges and circles (see [`ClauseIndex::is_superset`]).
+    fn candidates<'i>(&'i self, prepared: &mut Prepared<'_>) -> Cow<'i, RoaringBitmap> {
         let value = prepared.value;
+        let empty = || Cow::Owned(RoaringBitmap::new());
         match (&self.kind, self.operator) {
             (IndexKind::Terms { postings }, Operator::InSet) => {
-                union(listing_terms(value).iter().filter_map(|term| postings.get(term)))
+                union(listing_terms(value).iter().filter_map(|term| postings.get(term)).collect())
             }
             (IndexKind::Terms { postings }, _) => {
                 let terms = listing_terms(value);
                 if terms.is_empty() {
-                    return RoaringBitmap::new();
+                    return empty();
                 }
-                let everyone = union(postings.values());
-                everyone - union(terms.iter().filter_map(|term| postings.get(term)))
+                let everyone = union(postings.values().collect()).into_owned();
+                Cow::Owned(everyone - union(terms.iter().filter_map(|term| postings.get(term)).collect()).as_ref())
             }
             (IndexKind::Keywords { automaton, keywords, postings }, _) => {
                 let text = prepared.text.get_or_insert_with(|| listing_text(value));
-                match automaton {
-                    Some(automaton) => union(
-                        automaton.find_overlapping_iter(text.as_str()).filter_map(|found| postings.get(found.pattern().as_usize())),
-                    ),
-                    None => union(
-                        keywords.iter().zip(postings).filter(|(keyword, _)| text.contains(keyword.as_str())).map(|(_, p)| p),
-                    ),
-                }
-            }
-            (IndexKind::Threshold(thresholds), operator) => match operator {
-                // Members whose maximum is at least the listing's cheapest unit.
-                Operator::AtMost => ListingAmount::from_value(value)
-                    .and_then(ListingAmount::lowest_known)
-                    .map_or_else(RoaringBitmap::new, |x| thresholds.at_least(x)),
-                Operator::AtLeast => ListingAmount::from_value(value)
-                    .and_then(ListingAmount::highest_known)
-                    .map_or_else(RoaringBitmap::new, |x| thresholds.at_most(x)),
-                // The listing's date is on or after the member's date: member date <= listing date.
-                Operator::OnOrAfter => date_key(value).map_or_else(RoaringBitmap::new, |x| thresholds.at_most(x)),
-                _ => date_key(value).map_or_else(RoaringBitmap::new, |x| thresholds.at_least(x)),
-            },
-            (IndexKind::Range { lower, upper, no_lower, no_upper }, _) => {
-                let Some(amount) = ListingAmount::from_value(value) else { return RoaringBitmap::new() };
-                let (Some(low), Some(high)) = (amount.lowest_known(), amount.highest_known()) else {
-                    return RoaringBitmap::new();
+                let found: Vec<&RoaringBitmap> = match automaton {
+                    Some(automaton) => automaton
+                        .find_overlapping_iter(text.as_str())
+                        .filter_map(|found| postings.get(found.pattern().as_usize()))
+                        .collect(),
+                    None => keywords
+                        .iter()
+                        .zip(postings)
+                        .filter(|(keyword, _)| text.contains(keyword.as_str()))
+                        .map(|(_, members)| members)
+                        .collect(),
                 };
-                (lower.at_most(high) | no_lower) & (upper.at_least(low) | no_upper)
+                union(found)
+            }
+            (IndexKind::Threshold(thresholds), operator) => {
+                let bound = match operator {
+                    // Members whose maximum is at least the listing's cheapest unit.
+                    Operator::AtMost => ListingAmount::from_value(value).and_then(ListingAmount::lowest_known).map(|x| thresholds.at_least(x)),
+                    Operator::AtLeast => ListingAmount::from_value(value).and_then(ListingAmount::highest_known).map(|x| thresholds.at_most(x)),
+                    // The listing's date is on or after the member's date: member date <= listing date.
+                    Operator::OnOrAfter => date_key(value).map(|x| thresholds.at_most(x)),
+                    _ => date_key(value).map(|x| thresholds.at_least(x)),
+                };
+                bound.flatten().map_or_else(empty, Cow::Borrowed)
+            }
+            (IndexKind::Range { lower, upper, no_lower, no_upper }, _) => {
+                let Some(amount) = ListingAmount::from_value(value) else { return empty() };
+                let (Some(low), Some(high)) = (amount.lowest_known(), amount.highest_known()) else {
+                    return empty();
+                };
+                let lower_ok = lower.at_most(high).map_or_else(|| no_lower.clone(), |members| members | no_lower);
+                let upper_ok = upper.at_least(low).map_or_else(|| no_upper.clone(), |members| members | no_upper);
+                Cow::Owned(lower_ok & upper_ok)
             }
             (IndexKind::Circles { cells, .. }, _) => listing_point(value)
-                .and_then(|(lat, lon)| cells.get(&cell_of(lat, lon)).cloned())
-                .unwrap_or_default(),
+                .and_then(|(lat, lon)| cells.get(&cell_of(lat, lon)))
+                .map_or_else(empty, Cow::Borrowed),
         }
+    }
+
+    /// Whether [`ClauseIndex::candidates`] may include members that fail the clause, so that
+    /// survivors need [`ClauseIndex::verify`].
+    fn is_superset(&self) -> bool {
+        matches!(self.kind, IndexKind::Threshold(_) | IndexKind::Range { .. } | IndexKind::Circles { .. })
     }
 
     /// Checks one surviving member exactly, for the kinds whose candidates are a superset.
@@ -466,12 +515,19 @@ impl ClauseIndex {
     }
 }
 
-fn union<'a>(bitmaps: impl Iterator<Item = &'a RoaringBitmap>) -> RoaringBitmap {
-    let mut result = RoaringBitmap::new();
-    for bitmap in bitmaps {
-        result |= bitmap;
+/// The union of the bitmaps, borrowing when there is only one.
+fn union(bitmaps: Vec<&RoaringBitmap>) -> Cow<'_, RoaringBitmap> {
+    match bitmaps.as_slice() {
+        [] => Cow::Owned(RoaringBitmap::new()),
+        [only] => Cow::Borrowed(*only),
+        _ => {
+            let mut result = RoaringBitmap::new();
+            for bitmap in bitmaps {
+                result |= bitmap;
+            }
+            Cow::Owned(result)
+        }
     }
-    result
 }
 
 #[expect(clippy::cast_possible_truncation, reason = "cell indices of valid coordinates fit in i32")]
@@ -610,7 +666,7 @@ mod tests {
                 })
                 .collect();
             total += expected.len();
-            assert_eq!(matcher.matches(&listing), expected, "listing {listing}");
+            assert_eq!(matcher.matches(&listing).to_sorted_vec(), expected, "listing {listing}");
         }
         assert!(total > 1_000, "the random data should produce many matches, got {total}");
     }
@@ -621,11 +677,11 @@ mod tests {
         let thresholds = Thresholds::build(entries, 1_000);
         for x in [-1.0, 0.0, 3.0, 3.5, 9.0, 10.0] {
             let exact_at_least = (0..1_000u32).filter(|m| f64::from(m / 100) >= x).count() as u64;
-            let superset = thresholds.at_least(x);
+            let superset = thresholds.at_least(x).cloned().unwrap_or_default();
             assert!(superset.len() >= exact_at_least, "at_least({x})");
             assert!((0..1_000u32).filter(|m| f64::from(m / 100) >= x).all(|m| superset.contains(m)));
             let exact_at_most: Vec<u32> = (0..1_000u32).filter(|m| f64::from(m / 100) <= x).collect();
-            let superset = thresholds.at_most(x);
+            let superset = thresholds.at_most(x).cloned().unwrap_or_default();
             assert!(exact_at_most.iter().all(|m| superset.contains(*m)), "at_most({x})");
         }
     }
@@ -635,6 +691,6 @@ mod tests {
         let rule = |id| Rule { id, clauses: vec![clause("ward", Operator::InSet, "wards")] };
         let profiles = vec![MemberProfile::from([("wards".to_owned(), ProfileValue::set(["Shibuya Ku"]))])];
         let matcher = Matcher::build(&[rule(7), rule(8)], &profiles);
-        assert_eq!(matcher.matches(&json!({"ward": "shibuya ku"})), vec![(0, 7)]);
+        assert_eq!(matcher.matches(&json!({"ward": "shibuya ku"})).to_sorted_vec(), vec![(0, 7)]);
     }
 }

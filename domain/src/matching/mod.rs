@@ -17,5 +17,5 @@ mod index;
 mod model;
 
 pub use evaluate::{ClauseOutcome, evaluate, explain};
-pub use index::{Matcher, MatcherBuilder};
+pub use index::{Matcher, MatcherBuilder, Matches};
 pub use model::{Clause, ListingAmount, MemberProfile, Operand, Operator, ProfileValue, Rule, RuleId};
