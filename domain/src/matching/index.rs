@@ -127,10 +127,6 @@ impl Thresholds {
         }
         self.at_or_below.get(self.bucket_of(position - 1))
     }
-
-    fn value(&self, member: u32) -> Option<f64> {
-        self.by_member.get(member as usize).copied().filter(|value| !value.is_nan())
-    }
 }
 
 /// A listing value prepared once for all rules.
@@ -325,11 +321,13 @@ impl RuleIndex {
             }
         }
 
-        let to_verify: Vec<&ClauseIndex> = self.clauses.iter().filter(|c| c.is_superset()).collect();
-        if to_verify.is_empty() {
+        // The listing's side of each superset clause is read once, so that checking a member
+        // is a few array reads and comparisons.
+        let checks: Vec<Check<'_>> = self.clauses.iter().filter_map(|clause| clause.check(listing)).collect();
+        if checks.is_empty() {
             return Some(survivors);
         }
-        let verified = survivors.iter().filter(|member| to_verify.iter().all(|c| c.verify(*member, listing)));
+        let verified = survivors.iter().filter(|member| checks.iter().all(|check| check.passes(*member)));
         Some(RoaringBitmap::from_sorted_iter(verified).unwrap_or_default())
     }
 }
@@ -479,43 +477,65 @@ impl ClauseIndex {
         }
     }
 
-    /// Whether [`ClauseIndex::candidates`] may include members that fail the clause, so that
-    /// survivors need [`ClauseIndex::verify`].
-    fn is_superset(&self) -> bool {
-        matches!(self.kind, IndexKind::Threshold(_) | IndexKind::Range { .. } | IndexKind::Circles { .. })
-    }
-
-    /// Checks one surviving member exactly, for the kinds whose candidates are a superset.
-    fn verify(&self, member: u32, listing: &Value) -> bool {
-        let Some(value) = listing.get(&self.listing_field) else { return false };
+    /// The exact test of one member for the kinds whose candidates are a superset, or `None`
+    /// when the candidates are already exact. The listing value was checked to be present.
+    fn check(&self, listing: &Value) -> Option<Check<'_>> {
+        let value = listing.get(&self.listing_field)?;
+        let amount = || ListingAmount::from_value(value);
         match &self.kind {
-            IndexKind::Terms { .. } | IndexKind::Keywords { .. } => true,
+            IndexKind::Terms { .. } | IndexKind::Keywords { .. } => None,
             IndexKind::Threshold(thresholds) => {
-                let Some(threshold) = thresholds.value(member) else { return false };
-                let operand = match self.operator {
-                    Operator::OnOrAfter | Operator::OnOrBefore => {
-                        return date_key(value).is_some_and(|x| match self.operator {
-                            Operator::OnOrAfter => x >= threshold,
-                            _ => x <= threshold,
-                        });
-                    }
-                    _ => ProfileValue::Number(threshold),
-                };
-                clause_holds(self.operator, &operand, value)
+                let values = thresholds.by_member.as_slice();
+                Some(match self.operator {
+                    Operator::AtMost => Check::AtLeast(values, amount().and_then(ListingAmount::lowest_known)?),
+                    Operator::AtLeast => Check::AtMost(values, amount().and_then(ListingAmount::highest_known)?),
+                    Operator::OnOrAfter => Check::AtMost(values, date_key(value)?),
+                    _ => Check::AtLeast(values, date_key(value)?),
+                })
             }
             IndexKind::Range { lower, upper, .. } => {
-                let operand = ProfileValue::Range { min: lower.value(member), max: upper.value(member) };
-                clause_holds(Operator::Overlaps, &operand, value)
+                let amount = amount()?;
+                Some(Check::Overlaps {
+                    lower: lower.by_member.as_slice(),
+                    upper: upper.by_member.as_slice(),
+                    low: amount.lowest_known()?,
+                    high: amount.highest_known()?,
+                })
             }
-            IndexKind::Circles { circles, .. } => {
-                let Some((lat, lon, radius_km)) = circles.get(&member) else { return false };
-                listing_point(value).is_some_and(|point| distance_km(point, (*lat, *lon)) <= *radius_km)
-            }
+            IndexKind::Circles { circles, .. } => Some(Check::Within(circles, listing_point(value)?)),
         }
     }
 }
 
-/// The union of the bitmaps, borrowing when there is only one.
+/// One superset clause's exact test, with the listing's side already read.
+enum Check<'a> {
+    /// The member's threshold is at least the value.
+    AtLeast(&'a [f64], f64),
+    /// The member's threshold is at most the value.
+    AtMost(&'a [f64], f64),
+    /// The member's range (a NaN bound is open) overlaps `[low, high]`.
+    Overlaps { lower: &'a [f64], upper: &'a [f64], low: f64, high: f64 },
+    Within(&'a HashMap<u32, (f64, f64, f64)>, (f64, f64)),
+}
+
+impl Check<'_> {
+    fn passes(&self, member: u32) -> bool {
+        let at = |values: &[f64]| values.get(member as usize).copied().unwrap_or(f64::NAN);
+        match self {
+            // Comparisons with NaN are false, so a member without a threshold fails.
+            Check::AtLeast(values, x) => at(values) >= *x,
+            Check::AtMost(values, x) => at(values) <= *x,
+            Check::Overlaps { lower, upper, low, high } => {
+                let (min, max) = (at(lower), at(upper));
+                (min.is_nan() || min <= *high) && (max.is_nan() || max >= *low)
+            }
+            Check::Within(circles, point) => circles
+                .get(&member)
+                .is_some_and(|(lat, lon, radius_km)| distance_km(*point, (*lat, *lon)) <= *radius_km),
+        }
+    }
+}
+
 fn union(bitmaps: Vec<&RoaringBitmap>) -> Cow<'_, RoaringBitmap> {
     match bitmaps.as_slice() {
         [] => Cow::Owned(RoaringBitmap::new()),
