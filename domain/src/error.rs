@@ -218,7 +218,7 @@ impl ValidationError {
                 "「{field}」の値「{value}」を日付として読めません。例: 2024-04-01、2024/4/1、2024年4月1日"
             ),
             Problem::NotAGeoPoint => format!(
-                "「{field}」の値「{value}」を緯度・経度として読めません。例: 35.6812,139.7671"
+                "「{field}」の値「{value}」を緯度・経度として読めません。緯度は-90〜90、経度は-180〜180の範囲で指定してください。例: 35.6812,139.7671"
             ),
             Problem::NotText => format!("「{field}」には文字列を指定してください。"),
             Problem::NotTags => {
@@ -286,7 +286,7 @@ impl ValidationError {
                 "\"{value}\" in \"{field}\" is not a date. Examples: 2024-04-01, 2024/4/1, 2024年4月1日"
             ),
             Problem::NotAGeoPoint => format!(
-                "\"{value}\" in \"{field}\" is not a latitude and longitude. Example: 35.6812,139.7671"
+                "\"{value}\" in \"{field}\" is not a latitude and longitude: latitude must be within -90 to 90 and longitude within -180 to 180. Example: 35.6812,139.7671"
             ),
             Problem::NotText => format!("\"{field}\" must be a string."),
             Problem::NotTags => {

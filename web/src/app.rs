@@ -28,12 +28,7 @@ pub fn App() -> impl IntoView {
     provide_context(session);
     provide_context(api);
 
-    // Any failure, including a network error, leaves the operator signed out. A login attempt
-    // then reports whether the server is reachable.
-    spawn_local(async move {
-        let restored = api.refresh_session().await.ok();
-        session.finish_restore(restored);
-    });
+    spawn_local(api.restore_session());
 
     Effect::new(move |_| document().set_title(i18n.t().app_title));
 
@@ -55,7 +50,9 @@ pub fn App() -> impl IntoView {
     }
 }
 
-fn replace_history() -> NavigateOptions {
+/// Navigation options that replace the current history entry, for redirects that the Back
+/// button should skip.
+pub fn replace_history() -> NavigateOptions {
     NavigateOptions {
         replace: true,
         ..NavigateOptions::default()
@@ -65,12 +62,21 @@ fn replace_history() -> NavigateOptions {
 /// `/`: waits for the session restore, then goes to the dashboard or the login page.
 #[component]
 fn RootRedirect() -> impl IntoView {
+    view! {
+        <SessionGate signed_in=|| view! { <Redirect path="/dashboard" options=replace_history()/> }/>
+    }
+}
+
+/// Shows a loading line while the session is being restored, sends signed-out visitors to
+/// `/login`, and renders `signed_in` for a signed-in operator.
+#[component]
+fn SessionGate(#[prop(into)] signed_in: ViewFn) -> impl IntoView {
     let session = use_session();
     let gate = Memo::new(move |_| Gate::of(&session.state()));
     move || match gate.get() {
         Gate::Pending => view! { <main class="page-center"><Loading/></main> }.into_any(),
         Gate::Out => view! { <Redirect path="/login" options=replace_history()/> }.into_any(),
-        Gate::In => view! { <Redirect path="/dashboard" options=replace_history()/> }.into_any(),
+        Gate::In => signed_in.run(),
     }
 }
 
@@ -112,17 +118,12 @@ fn PublicLayout(children: Children) -> impl IntoView {
 /// Renders the frame of every `/dashboard` page and sends signed-out visitors to `/login`.
 #[component]
 fn DashboardLayout() -> impl IntoView {
-    let session = use_session();
-    let gate = Memo::new(move |_| Gate::of(&session.state()));
-    move || match gate.get() {
-        Gate::Pending => view! { <main class="page-center"><Loading/></main> }.into_any(),
-        Gate::Out => view! { <Redirect path="/login" options=replace_history()/> }.into_any(),
-        Gate::In => view! {
+    view! {
+        <SessionGate signed_in=|| view! {
             <NavBar/>
             <main class="dashboard-main">
                 <Outlet/>
             </main>
-        }
-        .into_any(),
+        }/>
     }
 }

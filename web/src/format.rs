@@ -31,3 +31,17 @@ pub fn number(value: f64, locale: Locale) -> String {
         .to_locale_string(locale.intl_tag())
         .into()
 }
+
+/// Formats a byte count as KB, rounded up, or from 1 MiB on as MB with one decimal. The units
+/// are binary: 1 KB is 1024 bytes.
+pub fn file_size(bytes: f64, locale: Locale) -> String {
+    const KIB: f64 = 1024.0;
+    if bytes >= KIB * KIB {
+        format!(
+            "{} MB",
+            number((bytes / (KIB * KIB) * 10.0).round() / 10.0, locale)
+        )
+    } else {
+        format!("{} KB", number((bytes / KIB).ceil(), locale))
+    }
+}

@@ -1,5 +1,6 @@
-//! The tenant's listing schema: the fields every listing has. Used by the schema editor, the
-//! listings table, the CSV import mapping and the API key example.
+//! The tenant's listing schema: the fields every listing has, and the requests that read and
+//! replace it. Used by the schema editor, the listings table, the CSV import mapping and the
+//! API key example.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -166,6 +167,24 @@ pub async fn fetch_listing_schema(api: Api) -> Result<Vec<ListingField>, ApiErro
     let query = format!("query ListingSchema {{ listingSchema {{ {LISTING_FIELD_SELECTION} }} }}");
     let data: Data = api.request(&query, json!({})).await?;
     Ok(data.listing_schema)
+}
+
+/// Replaces the tenant's listing schema with `fields` and returns the schema as saved.
+pub async fn save_listing_schema(
+    api: Api,
+    fields: Vec<ListingField>,
+) -> Result<Vec<ListingField>, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Data {
+        set_listing_schema: Vec<ListingField>,
+    }
+    let query = format!(
+        "mutation SetListingSchema($fields: [ListingFieldInput!]!) \
+         {{ setListingSchema(fields: $fields) {{ {LISTING_FIELD_SELECTION} }} }}"
+    );
+    let data: Data = api.request(&query, json!({ "fields": fields })).await?;
+    Ok(data.set_listing_schema)
 }
 
 #[cfg(test)]

@@ -89,19 +89,21 @@ impl SessionStore {
         self.state.get()
     }
 
-    /// Returns the signed-in operator, if any. Tracked.
-    pub fn operator(self) -> Option<Operator> {
+    /// Returns `read` applied to the signed-in operator, or `T::default()` while signed out.
+    /// Tracked.
+    pub fn with_operator<T: Default>(self, read: impl FnOnce(&Operator) -> T) -> T {
         self.state.with(|state| match state {
-            AuthState::SignedIn { operator, .. } => Some(operator.clone()),
-            _ => None,
+            AuthState::SignedIn { operator, .. } => read(operator),
+            _ => T::default(),
         })
     }
 
-    /// Returns the signed-in operator's tenant, if any. Tracked.
-    pub fn tenant(self) -> Option<Tenant> {
+    /// Returns `read` applied to the signed-in operator's tenant, or `T::default()` while
+    /// signed out. Tracked.
+    pub fn with_tenant<T: Default>(self, read: impl FnOnce(&Tenant) -> T) -> T {
         self.state.with(|state| match state {
-            AuthState::SignedIn { tenant, .. } => Some(tenant.clone()),
-            _ => None,
+            AuthState::SignedIn { tenant, .. } => read(tenant),
+            _ => T::default(),
         })
     }
 
@@ -118,7 +120,9 @@ impl SessionStore {
         self.access_token.try_get_value().flatten()
     }
 
-    /// Stores a session from `signUp`, `logIn` or `refreshSession`.
+    /// Stores a session from `signUp`, `logIn` or `refreshSession`. Pages call
+    /// [`Api::sign_in`](crate::api::Api::sign_in), which calls this and also schedules the
+    /// token's renewal.
     pub fn sign_in(self, session: &Session) {
         self.access_token
             .set_value(Some(session.access_token.clone()));
@@ -145,14 +149,20 @@ impl SessionStore {
     }
 
     /// Applies the result of the start-up `refreshSession`, unless a login or sign-up finished
-    /// while it was in flight.
-    pub fn finish_restore(self, session: Option<Session>) {
+    /// while it was in flight. Returns whether it stored `session`.
+    pub fn finish_restore(self, session: Option<Session>) -> bool {
         if self.state.try_get_untracked() != Some(AuthState::Restoring) {
-            return;
+            return false;
         }
         match session {
-            Some(session) => self.sign_in(&session),
-            None => self.state.set(AuthState::SignedOut),
+            Some(session) => {
+                self.sign_in(&session);
+                true
+            }
+            None => {
+                self.state.set(AuthState::SignedOut);
+                false
+            }
         }
     }
 }

@@ -40,16 +40,16 @@ pub async fn run_pool(
         JobQueue::Redis(storage) => Monitor::new().register(move |index| {
             WorkerBuilder::new(format!("tayori-redis-{index}"))
                 .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
-                .retry(retry.clone())
                 .concurrency(concurrency)
+                .retry(retry.clone())
                 .data(context.clone())
                 .build(handle)
         }),
         JobQueue::Embedded(storage) => Monitor::new().register(move |index| {
             WorkerBuilder::new(format!("tayori-embedded-{index}"))
                 .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
-                .retry(retry.clone())
                 .concurrency(concurrency)
+                .retry(retry.clone())
                 .data(context.clone())
                 .build(handle)
         }),

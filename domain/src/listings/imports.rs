@@ -222,6 +222,7 @@ pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImport
         .map_err(|error| anyhow::anyhow!("stored mapping of import {} is malformed: {error}", row.id))?;
     let csv = row.csv.clone();
     let mut progress = row;
+    let schema = schema::get(db, tenant_id).await?;
 
     let mut report = UpsertReport::default();
     let mut processed = 0;
@@ -244,14 +245,14 @@ pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImport
                 }
                 Err(error) => {
                     chunk_report.rejected += 1;
-                    push_error(&mut stored_errors, row_number, None, &error);
+                    push_error(&mut stored_errors, &schema, row_number, None, &error);
                 }
             }
         }
         let upserted = upsert::upsert(db, tenant_id, listing_records).await?;
         for RecordError { index, external_id, error } in &upserted.errors {
             let row_number = row_numbers.get(*index).copied().unwrap_or(0);
-            push_error(&mut stored_errors, row_number, external_id.clone(), error);
+            push_error(&mut stored_errors, &schema, row_number, external_id.clone(), error);
         }
         chunk_report.absorb(UpsertReport { errors: vec![], ..upserted }, 0);
         report.absorb(chunk_report, 0);
@@ -364,18 +365,33 @@ pub async fn find_stranded(db: &DatabaseConnection, now: chrono::DateTime<Utc>) 
     Ok(rows.into_iter().map(|(tenant, id)| (TenantId(tenant), ListingImportId(id))).collect())
 }
 
-fn push_error(stored: &mut Vec<ImportRowError>, row: usize, external_id: Option<String>, error: &ValidationError) {
+/// Stores a row error. Its messages name the field by its label in each language, as the
+/// operator sees it on the dashboard; `field` keeps the field name.
+fn push_error(
+    stored: &mut Vec<ImportRowError>,
+    schema: &[ListingField],
+    row: usize,
+    external_id: Option<String>,
+    error: &ValidationError,
+) {
     if stored.len() >= MAX_STORED_ERRORS {
         return;
     }
+    let message = |locale: Locale| {
+        let label = schema.iter().find(|f| f.name == error.field).map(|f| locale.pick(&f.label_ja, &f.label_en));
+        match label {
+            Some(label) => ValidationError { field: label.to_owned(), ..error.clone() }.message(locale),
+            None => error.message(locale),
+        }
+    };
     stored.push(ImportRowError {
         row,
         external_id,
         field: error.field.clone(),
         value: error.value.clone(),
         code: error.problem_code().to_owned(),
-        message_ja: error.message(Locale::Ja),
-        message_en: error.message(Locale::En),
+        message_ja: message(Locale::Ja),
+        message_en: message(Locale::En),
     });
 }
 

@@ -2,10 +2,14 @@
 
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    QuerySelect, sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::Value;
 
+use super::{
+    numbers::parse_number,
+    schema::{self, FieldType, ListingField, fold},
+};
 use crate::{
     Error, ListingId, TenantId,
     entities::listing,
@@ -49,7 +53,9 @@ pub struct ListingPage {
 }
 
 /// Lists the tenant's listings, newest first. `after` is the id of the last listing of the
-/// previous page; `search` matches the external id or any value, case-insensitively.
+/// previous page; `search` matches the external id or any value, case-insensitively, and also
+/// what the dashboard shows for a value: an option's label (新宿区 finds `Shinjuku Ku`) and a
+/// number written with separators or units (`4,208`, `10万`).
 pub async fn list(
     db: &DatabaseConnection,
     tenant_id: TenantId,
@@ -60,11 +66,15 @@ pub async fn list(
     let first = first.clamp(1, MAX_PAGE_SIZE);
     let mut query = listing::Entity::find().filter(listing::Column::TenantId.eq(tenant_id.0));
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-        let matches = |column: listing::Column| {
-            Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+        let like = |column: listing::Column, text: &str| {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
         };
-        query = query.filter(matches(listing::Column::ExternalId).or(matches(listing::Column::Fields)));
+        let mut condition = Condition::any().add(like(listing::Column::ExternalId, search));
+        for text in search_terms(&schema::get(db, tenant_id).await?, search) {
+            condition = condition.add(like(listing::Column::Fields, &text));
+        }
+        query = query.filter(condition);
     }
     let total_count = query.clone().count(db).await?;
 
@@ -93,6 +103,27 @@ pub async fn get_by_external_id(db: &DatabaseConnection, tenant_id: TenantId, ex
 /// Counts the tenant's listings.
 pub async fn count(db: &DatabaseConnection, tenant_id: TenantId) -> Result<u64> {
     Ok(listing::Entity::find().filter(listing::Column::TenantId.eq(tenant_id.0)).count(db).await?)
+}
+
+/// The texts to look for in stored values: the search itself, the stored value of every option
+/// whose label or value contains it, and the plain form of a number.
+fn search_terms(schema: &[ListingField], search: &str) -> Vec<String> {
+    const MAX_TERMS: usize = 50;
+    let folded = fold(search);
+    let mut terms = vec![search.to_owned()];
+    for field in schema.iter().filter(|f| f.field_type == FieldType::Enum) {
+        for option in &field.options {
+            let labels = [&option.value, &option.label_ja, &option.label_en];
+            if labels.iter().any(|label| fold(label).contains(&folded)) && !terms.contains(&option.value) {
+                terms.push(option.value.clone());
+            }
+        }
+    }
+    if let Some(number) = parse_number(search).filter(|n| n.fract() == 0.0 && n.abs() < 1e15) {
+        terms.push(format!("{number:.0}"));
+    }
+    terms.truncate(MAX_TERMS);
+    terms
 }
 
 fn escape_like(text: &str) -> String {

@@ -55,7 +55,8 @@ pub struct ListingCsvImportInput {
     pub csv: String,
     /// The column holding each listing's external id.
     pub external_id_column: String,
-    /// Columns to import; other columns are ignored.
+    /// Columns to import; other columns are ignored. Each row replaces all stored values of its
+    /// listing, so listing fields without a column are cleared.
     pub columns: Vec<CsvColumnMappingInput>,
 }
 

@@ -168,8 +168,8 @@ pub struct ListingConnection {
 pub struct ListingInput {
     /// The id in the tenant's own system, at most 200 characters.
     pub external_id: String,
-    /// A JSON object of values keyed by listing field name. Empty strings and null are missing
-    /// values.
+    /// A JSON object of values keyed by listing field name. It replaces all stored values of
+    /// the listing, so fields left out are cleared. Empty strings and null are missing values.
     pub fields: Json<Value>,
 }
 

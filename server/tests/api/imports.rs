@@ -117,6 +117,8 @@ async fn malformed_rows_are_reported_with_row_numbers() {
     assert_eq!(errors[1]["index"], 4);
     assert_eq!(errors[1]["field"], "price");
     assert_eq!(errors[1]["value"], "ask us");
+    let message = errors[1]["message"].as_str().unwrap();
+    assert!(message.contains("\"Price\""), "row errors name the field by its label: {message}");
     let listing = app.graphql(Some(&token), "{ listing(externalId: \"4\") { fields } }", json!({})).await;
     assert_eq!(listing["data"]["listing"]["fields"]["price"], 98000);
     assert_eq!(listing["data"]["listing"]["fields"]["name"], "Line\nbreak");

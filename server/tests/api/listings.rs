@@ -115,10 +115,13 @@ async fn listings_page_through_and_search(database: Database) {
     seen.dedup();
     assert_eq!(seen.len(), 26);
 
-    for search in ["駅近", "apartment_100%", "SPECIAL"] {
+    for search in ["駅近", "apartment_100%", "SPECIAL", "1,024"] {
         let found = app.graphql(Some(&token), query, json!({ "search": search })).await;
         assert_eq!(found["data"]["listings"]["totalCount"], 1, "{search}: {found}");
     }
+    // Every listing of the batch is in 新宿区, shown by that label and stored as "Shinjuku Ku".
+    let by_label = app.graphql(Some(&token), query, json!({ "search": "新宿区" })).await;
+    assert_eq!(by_label["data"]["listings"]["totalCount"], 25, "{by_label}");
     let none = app.graphql(Some(&token), query, json!({ "search": "100\\%_" })).await;
     assert_eq!(none["data"]["listings"]["totalCount"], 0);
     let bad_cursor = app.graphql(Some(&token), query, json!({ "after": "nonsense" })).await;

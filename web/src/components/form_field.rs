@@ -2,7 +2,23 @@
 
 use leptos::prelude::*;
 
+use crate::api::ApiError;
 use crate::i18n::{Text, use_i18n};
+
+/// Returns the message of the first error in `error` that names one of the input fields in
+/// `names`, for the `error` prop of a [`FormField`].
+pub fn field_error(
+    error: Signal<Option<ApiError>>,
+    names: &'static [&'static str],
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        error.with(|error| {
+            error
+                .as_ref()
+                .and_then(|error| error.message_for_field(names))
+        })
+    })
+}
 
 /// Renders a `<label>` and `<input>` pair. `id` is also the input's `name`. The hint turns into
 /// a warning while `hint_warning` is true, and `error` shows a message from the server below.

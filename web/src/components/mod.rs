@@ -5,9 +5,11 @@ mod form_field;
 mod loading;
 mod locale_toggle;
 mod nav;
+mod remote_content;
 
 pub use error_banner::{ErrorBanner, ErrorMessage};
-pub use form_field::FormField;
+pub use form_field::{FormField, field_error};
 pub use loading::Loading;
 pub use locale_toggle::LocaleToggle;
 pub use nav::NavBar;
+pub use remote_content::RemoteContent;

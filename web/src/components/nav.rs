@@ -1,12 +1,11 @@
 //! The dashboard's top bar: tenant name, page links, locale toggle and log-out.
 
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
-use serde_json::{Value, json};
 
 use crate::api::use_api;
+use crate::app::replace_history;
 use crate::components::{ErrorBanner, LocaleToggle};
 use crate::i18n::use_i18n;
 use crate::session::use_session;
@@ -22,33 +21,15 @@ pub fn NavBar() -> impl IntoView {
     let log_out = Action::new_local(move |_: &()| {
         let navigate = navigate.clone();
         async move {
-            api.request::<Value>("mutation LogOut { logOut }", json!({}))
-                .await?;
-            session.sign_out();
-            navigate(
-                "/login",
-                NavigateOptions {
-                    replace: true,
-                    ..NavigateOptions::default()
-                },
-            );
+            api.log_out().await?;
+            navigate("/login", replace_history());
             Ok(())
         }
     });
     let log_out_error = Signal::derive(move || log_out.value().get().and_then(Result::err));
 
-    let tenant_name = move || {
-        session
-            .tenant()
-            .map(|tenant| tenant.name)
-            .unwrap_or_default()
-    };
-    let operator_email = move || {
-        session
-            .operator()
-            .map(|operator| operator.email)
-            .unwrap_or_default()
-    };
+    let tenant_name = move || session.with_tenant(|tenant| tenant.name.clone());
+    let operator_email = move || session.with_operator(|operator| operator.email.clone());
 
     view! {
         <header class="topbar">

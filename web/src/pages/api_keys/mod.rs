@@ -1,6 +1,8 @@
 //! API keys for integrations.
 
+mod key_table;
 mod model;
 mod page;
+mod secret_panel;
 
 pub use page::ApiKeysPage;

@@ -1,5 +1,6 @@
 //! Sign-up and login.
 
+mod form;
 mod login;
 mod signup;
 

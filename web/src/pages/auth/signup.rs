@@ -2,73 +2,27 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
-use serde::Deserialize;
 use serde_json::json;
 
+use super::form::SessionForm;
 use super::{is_short_password, is_valid_slug};
-use crate::api::{ApiError, use_api};
 use crate::components::{ErrorBanner, FormField};
 use crate::i18n::use_i18n;
-use crate::session::{SESSION_FIELDS, Session, use_session};
-
-#[derive(Clone)]
-struct SignUpInput {
-    tenant_name: String,
-    tenant_slug: String,
-    email: String,
-    password: String,
-}
+use crate::session::SESSION_FIELDS;
 
 /// Renders the sign-up form. On success the operator is signed in and sent to `/dashboard`.
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let i18n = use_i18n();
-    let api = use_api();
-    let session = use_session();
-    let navigate = use_navigate();
 
     let name = RwSignal::new(String::new());
     let slug = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
 
-    let submit = Action::new_local(move |input: &SignUpInput| {
-        let input = input.clone();
-        let navigate = navigate.clone();
-        async move {
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Data {
-                sign_up: Session,
-            }
-            // The locale enum is written into the query text, so only `String` variables are
-            // declared (see the `api` module).
-            let query = format!(
-                "mutation SignUp($tenantName: String!, $tenantSlug: String!, $email: String!, \
-                 $password: String!) {{ signUp(input: {{tenantName: $tenantName, \
-                 tenantSlug: $tenantSlug, email: $email, password: $password, locale: {locale}}}) \
-                 {{ {SESSION_FIELDS} }} }}",
-                locale = i18n.locale_untracked().graphql_enum(),
-            );
-            let variables = json!({
-                "tenantName": input.tenant_name,
-                "tenantSlug": input.tenant_slug,
-                "email": input.email,
-                "password": input.password,
-            });
-            let data: Data = api.request_anonymous(&query, variables).await?;
-            session.sign_in(&data.sign_up);
-            navigate("/dashboard", Default::default());
-            Ok::<(), ApiError>(())
-        }
-    });
-
-    let pending = submit.pending();
-    let error = Signal::derive(move || submit.value().get().and_then(Result::err));
-    let field_error = move |names: &'static [&'static str]| {
-        Signal::derive(move || error.get().and_then(|error| error.message_for_field(names)))
-    };
+    let form = SessionForm::new("signUp");
+    let pending = form.pending();
+    let error = form.error();
     let slug_invalid =
         Signal::derive(move || slug.with(|slug| !slug.is_empty() && !is_valid_slug(slug)));
     let password_short =
@@ -76,15 +30,22 @@ pub fn SignupPage() -> impl IntoView {
 
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
-        submit.dispatch_local(SignUpInput {
-            tenant_name: name.get_untracked().trim().to_owned(),
-            tenant_slug: slug.get_untracked().trim().to_owned(),
-            email: email.get_untracked().trim().to_owned(),
-            password: password.get_untracked(),
+        // The locale enum is written into the query text, so only `String` variables are
+        // declared (see the `api` module).
+        let query = format!(
+            "mutation SignUp($tenantName: String!, $tenantSlug: String!, $email: String!, \
+             $password: String!) {{ signUp(input: {{tenantName: $tenantName, \
+             tenantSlug: $tenantSlug, email: $email, password: $password, locale: {locale}}}) \
+             {{ {SESSION_FIELDS} }} }}",
+            locale = i18n.locale_untracked().graphql_enum(),
+        );
+        let variables = json!({
+            "tenantName": name.get_untracked().trim(),
+            "tenantSlug": slug.get_untracked().trim(),
+            "email": email.get_untracked().trim(),
+            "password": password.get_untracked(),
         });
+        form.submit(query, variables);
     };
 
     view! {
@@ -98,7 +59,7 @@ pub fn SignupPage() -> impl IntoView {
                     label=|t| t.signup_name_label
                     value=name
                     autocomplete="organization"
-                    error=field_error(&["tenantName", "name"])
+                    error=form.field_error(&["tenantName", "name"])
                 />
                 <FormField
                     id="signup-slug"
@@ -107,7 +68,7 @@ pub fn SignupPage() -> impl IntoView {
                     autocomplete="off"
                     hint=|t| t.slug_hint
                     hint_warning=slug_invalid
-                    error=field_error(&["tenantSlug", "slug"])
+                    error=form.field_error(&["tenantSlug", "slug"])
                 />
                 <FormField
                     id="signup-email"
@@ -115,7 +76,7 @@ pub fn SignupPage() -> impl IntoView {
                     value=email
                     input_type="email"
                     autocomplete="email"
-                    error=field_error(&["email"])
+                    error=form.field_error(&["email"])
                 />
                 <FormField
                     id="signup-password"
@@ -125,7 +86,7 @@ pub fn SignupPage() -> impl IntoView {
                     autocomplete="new-password"
                     hint=|t| t.password_hint
                     hint_warning=password_short
-                    error=field_error(&["password"])
+                    error=form.field_error(&["password"])
                 />
                 <button
                     id="signup-submit"

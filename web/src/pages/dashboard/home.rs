@@ -39,30 +39,11 @@ pub fn HomePage() -> impl IntoView {
         Ok::<_, ApiError>(data.tenant)
     });
 
-    let tenant_name = move || {
-        session
-            .tenant()
-            .map(|tenant| tenant.name)
-            .unwrap_or_default()
-    };
-    let tenant_slug = move || {
-        session
-            .tenant()
-            .map(|tenant| tenant.slug)
-            .unwrap_or_default()
-    };
-    let operator_email = move || {
-        session
-            .operator()
-            .map(|operator| operator.email)
-            .unwrap_or_default()
-    };
-    let operator_role = move || {
-        session
-            .operator()
-            .map(|operator| i18n.t().role_label(&operator.role))
-            .unwrap_or_default()
-    };
+    let tenant_name = move || session.with_tenant(|tenant| tenant.name.clone());
+    let tenant_slug = move || session.with_tenant(|tenant| tenant.slug.clone());
+    let operator_email = move || session.with_operator(|operator| operator.email.clone());
+    let operator_role =
+        move || session.with_operator(|operator| i18n.t().role_label(&operator.role));
     let summary_error = Signal::derive(move || summary.get().and_then(Result::err));
 
     let listing_count = move || match summary.get() {

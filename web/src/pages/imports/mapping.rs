@@ -99,6 +99,35 @@ pub fn is_field_mapped(field: &ListingField, mapped: &[Option<String>]) -> bool 
             && has(&format!("{}.lon", field.name)))
 }
 
+/// Returns the targets chosen for more than one column, each once, in column order. The page
+/// shows them as a hint; the server validates every row.
+pub fn duplicate_targets(mapping: &[Option<String>]) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut duplicates = Vec::new();
+    for field in mapping.iter().flatten() {
+        if seen.contains(&field) {
+            if !duplicates.contains(field) {
+                duplicates.push(field.clone());
+            }
+        } else {
+            seen.push(field);
+        }
+    }
+    duplicates
+}
+
+/// Returns the required fields that no column fills, in schema order. Like
+/// [`duplicate_targets`], this is a hint.
+pub fn unmapped_required<'a>(
+    fields: &'a [ListingField],
+    mapping: &[Option<String>],
+) -> Vec<&'a ListingField> {
+    fields
+        .iter()
+        .filter(|field| field.required && !is_field_mapped(field, mapping))
+        .collect()
+}
+
 /// Picks the external id column: the first column with a conventional name, else column 0.
 pub fn default_external_id_column(columns: &[String]) -> usize {
     EXTERNAL_ID_COLUMN_NAMES
@@ -198,6 +227,36 @@ mod tests {
         assert!(!is_field_mapped(&location, &latitude_only));
         assert!(is_field_mapped(&location, &both));
         assert!(is_field_mapped(&location, &whole));
+    }
+
+    #[test]
+    fn duplicates_listed_once_in_order() {
+        let mapping = [
+            Some("rent".to_owned()),
+            None,
+            Some("title".to_owned()),
+            Some("rent".to_owned()),
+            Some("title".to_owned()),
+            Some("rent".to_owned()),
+        ];
+        assert_eq!(duplicate_targets(&mapping), ["rent", "title"]);
+    }
+
+    #[test]
+    fn skipped_columns_are_not_duplicates() {
+        assert!(duplicate_targets(&[None, None, Some("rent".to_owned())]).is_empty());
+    }
+
+    #[test]
+    fn unmapped_required_skips_optional_fields() {
+        let mut fields = schema();
+        fields[1].required = false;
+        let mapping = [Some("location.lat".to_owned())];
+        let names: Vec<&str> = unmapped_required(&fields, &mapping)
+            .into_iter()
+            .map(|field| field.name.as_str())
+            .collect();
+        assert_eq!(names, ["title", "location"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::api::{Api, ApiError, optional_string_literal, use_api};
-use crate::components::{ErrorBanner, Loading};
+use crate::components::{ErrorBanner, Loading, RemoteContent};
 use crate::format;
 use crate::i18n::{Locale, use_i18n};
 use crate::listing_schema::{ListingField, fetch_listing_schema};
@@ -135,21 +135,12 @@ pub fn ListingsPage() -> impl IntoView {
     };
 
     let schema_error = Signal::derive(move || schema.get().and_then(Result::err));
-    let page_error = Signal::derive(move || page.error());
 
-    let table = move || {
-        let fields = match schema.get() {
-            Some(Ok(fields)) => fields,
-            Some(Err(_)) => return None,
-            None => return Some(view! { <Loading/> }.into_any()),
-        };
-        let current = match page.get() {
-            Some(Ok(current)) => current,
-            Some(Err(_)) => return None,
-            None => return Some(view! { <Loading/> }.into_any()),
-        };
-        let locale = i18n.locale();
-        Some(render_table(&fields, &current, locale).into_any())
+    let table = move |current: ListingPage| match schema.get() {
+        Some(Ok(fields)) => Some(render_table(&fields, &current, i18n.locale()).into_any()),
+        // The banner above the table shows the error.
+        Some(Err(_)) => None,
+        None => Some(view! { <Loading/> }.into_any()),
     };
 
     let has_next = move || matches!(page.get(), Some(Ok(page)) if page.has_next_page);
@@ -179,11 +170,7 @@ pub fn ListingsPage() -> impl IntoView {
                 </Show>
             </form>
             <ErrorBanner error=schema_error/>
-            <ErrorBanner error=page_error/>
-            <Show when=move || page.is_loading() && page.with(Option::is_some)>
-                <Loading/>
-            </Show>
-            <div class="table-area" class:stale=move || page.is_loading()>{table}</div>
+            <RemoteContent remote=page render=table/>
             <nav class="pager" aria-label=move || i18n.t().pagination_label>
                 <button
                     type="button"

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::api::GraphqlError;
+use crate::api::{ApiError, GraphqlError};
 use crate::listing_schema::{FieldOption, FieldType, ListingField};
 
 /// A schema row being edited.
@@ -26,6 +26,56 @@ pub struct OptionDraft {
     pub value: String,
     pub label_ja: String,
     pub label_en: String,
+}
+
+impl FieldDraft {
+    /// Creates an empty `TEXT` row.
+    pub fn empty(key: u64) -> Self {
+        Self {
+            key,
+            name: String::new(),
+            label_ja: String::new(),
+            label_en: String::new(),
+            field_type: FieldType::Text,
+            required: false,
+            options: Vec::new(),
+        }
+    }
+
+    /// Creates a row from a saved field, taking a fresh key for the row and each option from
+    /// `new_key`.
+    pub fn from_field(field: &ListingField, new_key: &mut impl FnMut() -> u64) -> Self {
+        Self {
+            key: new_key(),
+            name: field.name.clone(),
+            label_ja: field.label_ja.clone(),
+            label_en: field.label_en.clone(),
+            field_type: field.field_type,
+            required: field.required,
+            options: field
+                .options
+                .iter()
+                .map(|option| OptionDraft {
+                    key: new_key(),
+                    value: option.value.clone(),
+                    label_ja: option.label_ja.clone(),
+                    label_en: option.label_en.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl OptionDraft {
+    /// Creates an empty option.
+    pub fn empty(key: u64) -> Self {
+        Self {
+            key,
+            value: String::new(),
+            label_ja: String::new(),
+            label_en: String::new(),
+        }
+    }
 }
 
 /// Returns whether `name` has the field name format the server accepts: a lowercase ASCII
@@ -64,6 +114,22 @@ pub fn error_concerns_field(error: &GraphqlError, name: &str) -> bool {
             .strip_prefix(name)
             .is_some_and(|rest| rest.starts_with('.'))
         || (field == "name" && value == Some(name))
+}
+
+/// Returns the messages of the `setListingSchema` errors about the field `name`. A blank name
+/// gets none, because an error about a blank name cannot tell blank rows apart.
+pub fn messages_for_field(error: &ApiError, name: &str) -> Vec<String> {
+    let ApiError::Graphql(errors) = error else {
+        return Vec::new();
+    };
+    if name.is_empty() {
+        return Vec::new();
+    }
+    errors
+        .iter()
+        .filter(|error| error_concerns_field(error, name))
+        .map(|error| error.message.clone())
+        .collect()
 }
 
 /// Converts the drafts to the `fields` argument of `setListingSchema`: text is trimmed, and
@@ -170,6 +236,20 @@ mod tests {
     }
 
     #[test]
+    fn saved_field_round_trips_through_draft() {
+        let saved = drafts_to_fields(&[draft("ward", FieldType::Enum)]);
+        let mut next = 10;
+        let mut new_key = || {
+            next += 1;
+            next
+        };
+        let row = FieldDraft::from_field(&saved[0], &mut new_key);
+        assert_eq!(row.key, 11);
+        assert_eq!(row.options[0].key, 12);
+        assert_eq!(drafts_to_fields(&[row]), saved);
+    }
+
+    #[test]
     fn drafts_drop_options_of_other_types() {
         let fields = drafts_to_fields(&[draft("ward", FieldType::Text)]);
         assert!(fields[0].options.is_empty());
@@ -193,6 +273,17 @@ mod tests {
             &validation_error("wardrobe", None),
             "ward"
         ));
+    }
+
+    #[test]
+    fn messages_only_for_named_field() {
+        let error = ApiError::Graphql(vec![
+            validation_error("ward.options", None),
+            validation_error("rent", None),
+        ]);
+        assert_eq!(messages_for_field(&error, "ward"), ["invalid"]);
+        assert!(messages_for_field(&error, "").is_empty());
+        assert!(messages_for_field(&ApiError::Status(500), "ward").is_empty());
     }
 
     #[test]
