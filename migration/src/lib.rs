@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261204_000001_create_tenants_and_operators;
 mod m20261204_000002_create_listings;
 mod m20261204_000003_add_import_heartbeat;
+mod m20261204_000004_index_listings_by_id;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_create_tenants_and_operators::Migration),
             Box::new(m20261204_000002_create_listings::Migration),
             Box::new(m20261204_000003_add_import_heartbeat::Migration),
+            Box::new(m20261204_000004_index_listings_by_id::Migration),
         ]
     }
 }

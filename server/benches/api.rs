@@ -201,13 +201,22 @@ async fn run(label: &str, mut bench: Bench, csv_text: &str) {
 #[tokio::main]
 async fn main() {
     worker::install_crypto_provider();
+    // Logs go to standard error; `RUST_LOG=warn` keeps them out of the way.
+    domain::telemetry::init(LogFormat::Pretty);
+    // `cargo bench -p server --bench api -- sqlite` runs one of the two set-ups.
+    let only: Option<String> = std::env::args().skip(1).find(|a| a == "sqlite" || a == "postgres");
     let path = std::env::var("TAYORI_BENCH_CSV").unwrap_or_else(|_| format!("{}/../../shared/data/tokyo_listings_2019.csv", env!("CARGO_MANIFEST_DIR")));
     let csv_text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}; set TAYORI_BENCH_CSV"));
     let temp = tempfile::tempdir().unwrap();
 
-    let sqlite = format!("sqlite://{}?mode=rwc", temp.path().join("bench.sqlite").display());
-    let bench = start(sqlite, QueueBackend::Embedded { path: temp.path().join("queue.sqlite") }, temp.path().join("web")).await;
-    run("SQLite + embedded queue", bench, &csv_text).await;
+    if only.as_deref() != Some("postgres") {
+        let sqlite = format!("sqlite://{}?mode=rwc", temp.path().join("bench.sqlite").display());
+        let bench = start(sqlite, QueueBackend::Embedded { path: temp.path().join("queue.sqlite") }, temp.path().join("web")).await;
+        run("SQLite + embedded queue", bench, &csv_text).await;
+    }
+    if only.as_deref() == Some("sqlite") {
+        return;
+    }
 
     let admin_url = std::env::var("TAYORI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("tayori_bench_{}", uuid::Uuid::now_v7().simple());

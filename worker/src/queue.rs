@@ -8,6 +8,13 @@ use domain::settings::{QueueBackend, QueueSettings};
 
 use crate::Job;
 
+/// How often workers report to the queue (apalis's default is 30 s).
+///
+/// NOTE: with apalis 1.0 an idle worker now and then fetched a new job only at its next
+/// heartbeat (seen once with the embedded queue: an import waited 30 s), although it polls every
+/// 200 ms. A short heartbeat bounds that wait; the cause inside apalis is not known yet.
+const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A handle for enqueueing jobs; cheap to clone.
 #[derive(Clone)]
 pub enum JobQueue {
@@ -22,7 +29,7 @@ impl JobQueue {
                 let connection = apalis_redis::connect(url.as_str())
                     .await
                     .context("failed to connect to Redis (REDIS_URL)")?;
-                let config = apalis_redis::Config::default().queue(&settings.name);
+                let config = apalis_redis::Config::default().queue(&settings.name).heartbeat_interval(HEARTBEAT_INTERVAL);
                 Ok(JobQueue::Redis(RedisStorage::new(connection).with_config(config)))
             }
             QueueBackend::Embedded { path } => {
@@ -31,7 +38,7 @@ impl JobQueue {
                     .await
                     .with_context(|| format!("failed to open the embedded queue at {}", path.display()))?;
                 SqliteStorage::setup(&pool).await.context("failed to set up the embedded queue")?;
-                let config = apalis_sqlite::Config::default().queue(&settings.name);
+                let config = apalis_sqlite::Config::default().queue(&settings.name).heartbeat_interval(HEARTBEAT_INTERVAL);
                 Ok(JobQueue::Embedded(SqliteStorage::new(&pool).with_config(config)))
             }
         }
