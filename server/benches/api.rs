@@ -102,15 +102,20 @@ fn read_listings(csv_text: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn bulk_upsert(bench: &Bench, listings: &[Value]) -> Duration {
+/// Upserts in batches of 1,000 and returns the time and the created, updated and unchanged counts.
+async fn bulk_upsert(bench: &Bench, listings: &[Value]) -> (Duration, [u64; 3]) {
     let started = Instant::now();
+    let mut counts = [0u64; 3];
     for batch in listings.chunks(1_000) {
         let body = bench
-            .graphql("mutation($l: [ListingInput!]!) { upsertListings(listings: $l) { created rejected } }", json!({ "l": batch }))
+            .graphql("mutation($l: [ListingInput!]!) { upsertListings(listings: $l) { created updated unchanged } }", json!({ "l": batch }))
             .await;
         assert!(body["errors"].is_null(), "{body}");
+        for (count, key) in counts.iter_mut().zip(["created", "updated", "unchanged"]) {
+            *count += body["data"]["upsertListings"][key].as_u64().unwrap_or(0);
+        }
     }
-    started.elapsed()
+    (started.elapsed(), counts)
 }
 
 async fn csv_import(bench: &Bench, csv_text: &str) -> Duration {
@@ -169,10 +174,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 async fn run(label: &str, mut bench: Bench, csv_text: &str) {
     let listings = read_listings(csv_text);
-    let upsert = bulk_upsert(&bench, &listings).await;
-    let again = bulk_upsert(&bench, &listings).await;
+    let (upsert, first_counts) = bulk_upsert(&bench, &listings).await;
+    let (again, second_counts) = bulk_upsert(&bench, &listings).await;
     println!(
-        "{label}: upsert {} listings in batches of 1,000: {:.2} s new, {:.2} s unchanged",
+        "{label}: upsert {} listings in batches of 1,000: {:.2} s new, {:.2} s again \
+         (created/updated/unchanged: {first_counts:?} then {second_counts:?})",
         listings.len(),
         upsert.as_secs_f64(),
         again.as_secs_f64()

@@ -3,12 +3,12 @@
 //! Invalid records are rejected one by one with the reason; the valid records of the same batch
 //! are stored in one transaction. A record whose normalised values did not change writes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait, sea_query::OnConflict,
+    ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait,
+    sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use serde_json::Value;
 
@@ -147,55 +147,51 @@ fn validate_external_id(external_id: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Writes one chunk with a single statement: new listings are inserted, and a listing that
+/// exists is updated only when its content hash differs. Returned rows tell created (the id
+/// generated here came back) from updated (the stored id came back); rows not returned were
+/// unchanged. No read before the write, so the cost does not grow with the tenant's listings.
 async fn write_chunk(
     tx: &impl ConnectionTrait,
     tenant_id: TenantId,
     chunk: &[Accepted],
     report: &mut UpsertReport,
 ) -> Result<()> {
-    let external_ids: Vec<&str> = chunk.iter().map(|a| a.external_id.as_str()).collect();
-    let existing: HashMap<String, String> = listing::Entity::find()
-        .select_only()
-        .column(listing::Column::ExternalId)
-        .column(listing::Column::ContentHash)
-        .filter(listing::Column::TenantId.eq(tenant_id.0))
-        .filter(listing::Column::ExternalId.is_in(external_ids))
-        .into_tuple::<(String, String)>()
-        .all(tx)
-        .await?
-        .into_iter()
+    let now = Utc::now();
+    let mut new_ids = HashSet::with_capacity(chunk.len());
+    let rows: Vec<listing::ActiveModel> = chunk
+        .iter()
+        .map(|record| {
+            let id = ListingId::new().0;
+            new_ids.insert(id);
+            listing::ActiveModel {
+                id: Set(id),
+                tenant_id: Set(tenant_id.0),
+                external_id: Set(record.external_id.clone()),
+                fields: Set(record.fields_json.clone()),
+                content_hash: Set(record.content_hash.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+        })
         .collect();
 
-    let now = Utc::now();
-    let mut rows = Vec::new();
-    for record in chunk {
-        match existing.get(&record.external_id) {
-            Some(hash) if *hash == record.content_hash => {
-                report.unchanged += 1;
-                continue;
-            }
-            Some(_) => report.updated += 1,
-            None => report.created += 1,
-        }
-        rows.push(listing::ActiveModel {
-            id: Set(ListingId::new().0),
-            tenant_id: Set(tenant_id.0),
-            external_id: Set(record.external_id.clone()),
-            fields: Set(record.fields_json.clone()),
-            content_hash: Set(record.content_hash.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
-    }
-    if rows.is_empty() {
-        return Ok(());
-    }
-
-    // The conflict clause also covers a listing that another request inserted after the
-    // select above: it is updated instead of failing the batch.
+    let hash_changed = Expr::col((listing::Entity, listing::Column::ContentHash))
+        .ne(Expr::col((Alias::new("excluded"), listing::Column::ContentHash)));
     let on_conflict = OnConflict::columns([listing::Column::TenantId, listing::Column::ExternalId])
         .update_columns([listing::Column::Fields, listing::Column::ContentHash, listing::Column::UpdatedAt])
+        .action_and_where(hash_changed)
         .to_owned();
-    listing::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(tx).await?;
+    let written = match listing::Entity::insert_many(rows).on_conflict(on_conflict).exec_with_returning(tx).await {
+        Ok(written) => written,
+        // Every row was an unchanged listing, so the statement returned nothing.
+        Err(sea_orm::DbErr::RecordNotInserted) => Vec::new(),
+        Err(error) => return Err(error.into()),
+    };
+
+    let created = written.iter().filter(|row| new_ids.contains(&row.id)).count();
+    report.created += created;
+    report.updated += written.len() - created;
+    report.unchanged += chunk.len() - written.len();
     Ok(())
 }
