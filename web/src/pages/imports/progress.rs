@@ -23,7 +23,7 @@ pub fn ImportProgress(
         let t = i18n.t();
         let locale = i18n.locale();
         let finished_at = import.finished_at.as_deref().map(|at| {
-            view! { <p class="muted">{t.import_finished_at} ": " {format::timestamp(at, locale)}</p> }
+            view! { <span>" · " {t.import_finished_at} ": " {format::timestamp(at, locale)}</span> }
         });
 
         view! {
@@ -31,8 +31,9 @@ pub fn ImportProgress(
                 <h2>{t.import_current}</h2>
                 <span class=import.status.badge_class()>{import.status.label(t)}</span>
             </div>
-            <p class="muted">{t.import_started_at} ": " {format::timestamp(&import.created_at, locale)}</p>
-            {finished_at}
+            <p class="muted import-times">
+                {t.import_started_at} ": " {format::timestamp(&import.created_at, locale)} {finished_at}
+            </p>
             {progress_line(&import, t)}
             {counts(&import, t, locale)}
             {row_errors(&import, &fields, t, locale)}
