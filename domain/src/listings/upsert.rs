@@ -20,9 +20,9 @@ use crate::{
     error::Result,
 };
 
-/// The most records one call accepts.
+/// The maximum number of records one call accepts.
 pub const MAX_RECORDS_PER_CALL: usize = 10_000;
-/// The longest external id.
+/// The maximum length of an external id, in characters.
 pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
 /// Rows per SQL statement; keeps bind parameters well under SQLite's and PostgreSQL's limits.
 const CHUNK_ROWS: usize = 500;
@@ -34,7 +34,7 @@ pub struct ListingRecord {
     pub fields: serde_json::Map<String, Value>,
 }
 
-/// Why one record of a batch was rejected.
+/// The problem of one rejected record of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordError {
     /// The record's position in the batch (0-based).
@@ -43,7 +43,7 @@ pub struct RecordError {
     pub error: ValidationError,
 }
 
-/// What happened to a batch.
+/// The outcome of a batch.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpsertReport {
     pub created: usize,
