@@ -5,9 +5,9 @@
 //! Per clause kind:
 //! - sets, tags and keywords: an inverted index from folded value to members (keywords found in
 //!   the listing text with one Aho-Corasick pass);
-//! - numbers and dates: members sorted by their threshold, cut into [`BUCKETS`] buckets with a
-//!   precomputed bitmap of all members from each bucket onwards (or up to it). A query takes
-//!   the bitmap of the bucket the listing value falls in, a superset that the final check trims;
+//! - numbers and dates: members sorted by their threshold, with precomputed bitmaps of whole
+//!   buckets and blocks of that order, so that a query is exact and touches one block member
+//!   by member (see [`Thresholds`]);
 //! - distances: members filed under every grid cell their circle touches.
 
 use std::{borrow::Cow, collections::HashMap};
@@ -22,7 +22,8 @@ use super::{
         listing_point, listing_terms},
 };
 
-/// Buckets per threshold index: more buckets make the superset tighter and the index larger.
+/// Buckets per threshold index: more buckets make each query touch fewer members one by one and
+/// the index larger.
 const BUCKETS: usize = 64;
 /// Grid cell size for distance clauses, in degrees (about 5.5 km north to south).
 const CELL_DEGREES: f64 = 0.05;
@@ -58,74 +59,102 @@ enum IndexKind {
     Circles { cells: HashMap<(i32, i32), RoaringBitmap>, circles: HashMap<u32, (f64, f64, f64)> },
 }
 
-/// Members sorted by one number, with bucketed prefix and suffix bitmaps.
-struct Thresholds {
-    sorted: Vec<f64>,
-    bucket_starts: Vec<usize>,
-    /// `at_or_above[k]`: members from bucket `k` to the end.
-    at_or_above: Vec<RoaringBitmap>,
-    /// `at_or_below[k]`: members from the start to the end of bucket `k`.
-    at_or_below: Vec<RoaringBitmap>,
-    /// Each member's threshold, NaN for members without one. Dense, since most members have one.
-    by_member: Vec<f64>,
+/// Which side of a threshold a query asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Members whose value is at least the query value.
+    AtLeast,
+    /// Members whose value is at most the query value.
+    AtMost,
 }
 
+/// Members sorted by one number, answering "every member at or above (or below) x" exactly.
+///
+/// Positions in the sorted order are cut into [`BUCKETS`] buckets of [`BLOCKS`] blocks. A query
+/// combines the bitmap of all whole buckets on its side, the bitmap of the whole blocks on its
+/// side within the bucket where x falls, and removes the few members of x's block on the wrong
+/// side, read from the sorted order. So a query touches at most one block member by member.
+struct Thresholds {
+    side: Side,
+    sorted: Vec<f64>,
+    members: Vec<u32>,
+    bucket_size: usize,
+    block_size: usize,
+    /// `AtLeast`: `whole[k]` holds positions `k * bucket_size..`; `AtMost`: positions
+    /// `..k * bucket_size`. One more entry than buckets.
+    whole: Vec<RoaringBitmap>,
+    /// `AtLeast`: `within[k][j]` holds positions from block `j` to the end of bucket `k`;
+    /// `AtMost`: from the start of bucket `k` to the end of block `j`.
+    within: Vec<Vec<RoaringBitmap>>,
+}
+
+/// Blocks per bucket.
+const BLOCKS: usize = 16;
+
 impl Thresholds {
-    fn build(mut entries: Vec<(f64, u32)>, member_count: usize) -> Self {
+    fn build(mut entries: Vec<(f64, u32)>, side: Side) -> Self {
         entries.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let bucket_size = entries.len().div_ceil(BUCKETS).max(1);
-        let bucket_starts: Vec<usize> = (0..entries.len()).step_by(bucket_size).collect();
-        let bucket_members = |k: usize| {
-            let end = bucket_starts.get(k + 1).copied().unwrap_or(entries.len());
-            entries[bucket_starts[k]..end].iter().map(|(_, member)| *member)
-        };
-        let mut at_or_below = Vec::with_capacity(bucket_starts.len());
-        let mut running = RoaringBitmap::new();
-        for k in 0..bucket_starts.len() {
-            running.extend(bucket_members(k));
-            at_or_below.push(running.clone());
+        let (sorted, members): (Vec<f64>, Vec<u32>) = entries.into_iter().unzip();
+        let count = sorted.len();
+        let bucket_size = count.div_ceil(BUCKETS).max(1);
+        let block_size = bucket_size.div_ceil(BLOCKS).max(1);
+        let bucket_count = count.div_ceil(bucket_size);
+        let bitmap_of = |range: std::ops::Range<usize>| -> RoaringBitmap { members[range].iter().copied().collect() };
+
+        let mut whole = Vec::with_capacity(bucket_count + 1);
+        let mut within = Vec::with_capacity(bucket_count);
+        for k in 0..=bucket_count {
+            let boundary = (k * bucket_size).min(count);
+            whole.push(match side {
+                Side::AtLeast => bitmap_of(boundary..count),
+                Side::AtMost => bitmap_of(0..boundary),
+            });
         }
-        let mut at_or_above = vec![RoaringBitmap::new(); bucket_starts.len()];
-        let mut running = RoaringBitmap::new();
-        for k in (0..bucket_starts.len()).rev() {
-            running.extend(bucket_members(k));
-            at_or_above[k] = running.clone();
+        for k in 0..bucket_count {
+            let (bucket_start, bucket_end) = (k * bucket_size, ((k + 1) * bucket_size).min(count));
+            let blocks = (bucket_end - bucket_start).div_ceil(block_size);
+            within.push(
+                (0..blocks)
+                    .map(|j| match side {
+                        Side::AtLeast => bitmap_of((bucket_start + j * block_size).min(bucket_end)..bucket_end),
+                        Side::AtMost => bitmap_of(bucket_start..(bucket_start + (j + 1) * block_size).min(bucket_end)),
+                    })
+                    .collect(),
+            );
         }
-        let mut by_member = vec![f64::NAN; member_count];
-        for (value, member) in &entries {
-            if let Some(slot) = by_member.get_mut(*member as usize) {
-                *slot = *value;
+        Self { side, sorted, members, bucket_size, block_size, whole, within }
+    }
+
+    /// Every member on this index's side of `value`, exactly.
+    fn query(&self, value: f64) -> RoaringBitmap {
+        match self.side {
+            Side::AtLeast => {
+                let first = self.sorted.partition_point(|t| *t < value);
+                if first >= self.sorted.len() {
+                    return RoaringBitmap::new();
+                }
+                let (k, j) = (first / self.bucket_size, (first % self.bucket_size) / self.block_size);
+                let block_start = k * self.bucket_size + j * self.block_size;
+                let mut result = &self.whole[k + 1] | &self.within[k][j];
+                // Members of the block that sort before `first` are below the value.
+                result -= self.members[block_start..first].iter().copied().collect::<RoaringBitmap>();
+                result
+            }
+            Side::AtMost => {
+                let end = self.sorted.partition_point(|t| *t <= value);
+                if end == 0 {
+                    return RoaringBitmap::new();
+                }
+                let last = end - 1;
+                let (k, j) = (last / self.bucket_size, (last % self.bucket_size) / self.block_size);
+                let bucket_end = ((k + 1) * self.bucket_size).min(self.sorted.len());
+                let block_end = (k * self.bucket_size + (j + 1) * self.block_size).min(bucket_end);
+                let mut result = &self.whole[k] | &self.within[k][j];
+                // Members of the block that sort after `last` are above the value.
+                result -= self.members[end..block_end].iter().copied().collect::<RoaringBitmap>();
+                result
             }
         }
-        Self {
-            by_member,
-            sorted: entries.into_iter().map(|(value, _)| value).collect(),
-            bucket_starts,
-            at_or_above,
-            at_or_below,
-        }
-    }
-
-    fn bucket_of(&self, position: usize) -> usize {
-        self.bucket_starts.partition_point(|start| *start <= position).saturating_sub(1)
-    }
-
-    /// A superset of the members whose threshold is `>= value`; `None` when there are none.
-    fn at_least(&self, value: f64) -> Option<&RoaringBitmap> {
-        let position = self.sorted.partition_point(|t| *t < value);
-        if position >= self.sorted.len() {
-            return None;
-        }
-        self.at_or_above.get(self.bucket_of(position))
-    }
-
-    /// A superset of the members whose threshold is `<= value`; `None` when there are none.
-    fn at_most(&self, value: f64) -> Option<&RoaringBitmap> {
-        let position = self.sorted.partition_point(|t| *t <= value);
-        if position == 0 {
-            return None;
-        }
-        self.at_or_below.get(self.bucket_of(position - 1))
     }
 }
 
@@ -206,7 +235,6 @@ impl MatcherBuilder {
     }
 
     pub fn finish(self) -> Matcher {
-        let member_count = self.member_count as usize;
         let rules = self
             .rules
             .into_iter()
@@ -220,7 +248,7 @@ impl MatcherBuilder {
                     .map(|(clause, accumulator)| ClauseIndex {
                         listing_field: clause.listing_field,
                         operator: clause.operator,
-                        kind: accumulator.finish(member_count),
+                        kind: accumulator.finish(clause.operator),
                     })
                     .collect(),
             })
@@ -396,7 +424,7 @@ impl Accumulator {
         }
     }
 
-    fn finish(self, member_count: usize) -> IndexKind {
+    fn finish(self, operator: Operator) -> IndexKind {
         match self {
             Accumulator::Terms(postings) => IndexKind::Terms { postings },
             Accumulator::Keywords(by_keyword) => {
@@ -405,10 +433,20 @@ impl Accumulator {
                 let automaton = AhoCorasick::new(&keywords).ok();
                 IndexKind::Keywords { automaton, keywords, postings }
             }
-            Accumulator::Threshold(entries) => IndexKind::Threshold(Thresholds::build(entries, member_count)),
+            // `AtMost` and `OnOrBefore` ask for members whose limit is at least the listing's
+            // value; `AtLeast` and `OnOrAfter` for members whose limit is at most it.
+            Accumulator::Threshold(entries) => {
+                let side = match operator {
+                    Operator::AtMost | Operator::OnOrBefore => Side::AtLeast,
+                    _ => Side::AtMost,
+                };
+                IndexKind::Threshold(Thresholds::build(entries, side))
+            }
+            // Overlap: the member's lower bound is at most the listing's high end, and the upper
+            // bound at least its low end.
             Accumulator::Range { lower, upper, no_lower, no_upper } => IndexKind::Range {
-                lower: Thresholds::build(lower, member_count),
-                upper: Thresholds::build(upper, member_count),
+                lower: Thresholds::build(lower, Side::AtMost),
+                upper: Thresholds::build(upper, Side::AtLeast),
                 no_lower,
                 no_upper,
             },
@@ -418,8 +456,8 @@ impl Accumulator {
 }
 
 impl ClauseIndex {
-    /// The members that can satisfy this clause for the listing value: exact for sets and
-    /// keywords, a superset for thresholds, ranges and circles (see [`ClauseIndex::is_superset`]).
+    /// The members that can satisfy this clause for the listing value: exact except for
+    /// circles, whose grid cell is a superset that [`ClauseIndex::check`] trims.
     fn candidates<'i>(&'i self, prepared: &mut Prepared<'_>) -> Cow<'i, RoaringBitmap> {
         let value = prepared.value;
         let empty = || Cow::Owned(RoaringBitmap::new());
@@ -452,24 +490,21 @@ impl ClauseIndex {
                 union(found)
             }
             (IndexKind::Threshold(thresholds), operator) => {
-                let bound = match operator {
-                    // Members whose maximum is at least the listing's cheapest unit.
-                    Operator::AtMost => ListingAmount::from_value(value).and_then(ListingAmount::lowest_known).map(|x| thresholds.at_least(x)),
-                    Operator::AtLeast => ListingAmount::from_value(value).and_then(ListingAmount::highest_known).map(|x| thresholds.at_most(x)),
-                    // The listing's date is on or after the member's date: member date <= listing date.
-                    Operator::OnOrAfter => date_key(value).map(|x| thresholds.at_most(x)),
-                    _ => date_key(value).map(|x| thresholds.at_least(x)),
+                let key = match operator {
+                    // Some unit of the listing costs at most the member's limit: compare its
+                    // cheapest unit. "At least" compares its largest unit.
+                    Operator::AtMost => ListingAmount::from_value(value).and_then(ListingAmount::lowest_known),
+                    Operator::AtLeast => ListingAmount::from_value(value).and_then(ListingAmount::highest_known),
+                    _ => date_key(value),
                 };
-                bound.flatten().map_or_else(empty, Cow::Borrowed)
+                key.map_or_else(empty, |x| Cow::Owned(thresholds.query(x)))
             }
             (IndexKind::Range { lower, upper, no_lower, no_upper }, _) => {
                 let Some(amount) = ListingAmount::from_value(value) else { return empty() };
                 let (Some(low), Some(high)) = (amount.lowest_known(), amount.highest_known()) else {
                     return empty();
                 };
-                let lower_ok = lower.at_most(high).map_or_else(|| no_lower.clone(), |members| members | no_lower);
-                let upper_ok = upper.at_least(low).map_or_else(|| no_upper.clone(), |members| members | no_upper);
-                Cow::Owned(lower_ok & upper_ok)
+                Cow::Owned((lower.query(high) | no_lower) & (upper.query(low) | no_upper))
             }
             (IndexKind::Circles { cells, .. }, _) => listing_point(value)
                 .and_then(|(lat, lon)| cells.get(&cell_of(lat, lon)))
@@ -477,58 +512,26 @@ impl ClauseIndex {
         }
     }
 
-    /// The exact test of one member for the kinds whose candidates are a superset, or `None`
-    /// when the candidates are already exact. The listing value was checked to be present.
+    /// The exact test of one member for circles, whose candidates are a superset; `None` for the
+    /// other kinds, whose candidates are exact.
     fn check(&self, listing: &Value) -> Option<Check<'_>> {
         let value = listing.get(&self.listing_field)?;
-        let amount = || ListingAmount::from_value(value);
         match &self.kind {
-            IndexKind::Terms { .. } | IndexKind::Keywords { .. } => None,
-            IndexKind::Threshold(thresholds) => {
-                let values = thresholds.by_member.as_slice();
-                Some(match self.operator {
-                    Operator::AtMost => Check::AtLeast(values, amount().and_then(ListingAmount::lowest_known)?),
-                    Operator::AtLeast => Check::AtMost(values, amount().and_then(ListingAmount::highest_known)?),
-                    Operator::OnOrAfter => Check::AtMost(values, date_key(value)?),
-                    _ => Check::AtLeast(values, date_key(value)?),
-                })
-            }
-            IndexKind::Range { lower, upper, .. } => {
-                let amount = amount()?;
-                Some(Check::Overlaps {
-                    lower: lower.by_member.as_slice(),
-                    upper: upper.by_member.as_slice(),
-                    low: amount.lowest_known()?,
-                    high: amount.highest_known()?,
-                })
-            }
             IndexKind::Circles { circles, .. } => Some(Check::Within(circles, listing_point(value)?)),
+            _ => None,
         }
     }
 }
 
-/// One superset clause's exact test, with the listing's side already read.
+/// The exact test of a member for a clause whose candidates are a superset, with the listing's
+/// side already read.
 enum Check<'a> {
-    /// The member's threshold is at least the value.
-    AtLeast(&'a [f64], f64),
-    /// The member's threshold is at most the value.
-    AtMost(&'a [f64], f64),
-    /// The member's range (a NaN bound is open) overlaps `[low, high]`.
-    Overlaps { lower: &'a [f64], upper: &'a [f64], low: f64, high: f64 },
     Within(&'a HashMap<u32, (f64, f64, f64)>, (f64, f64)),
 }
 
 impl Check<'_> {
     fn passes(&self, member: u32) -> bool {
-        let at = |values: &[f64]| values.get(member as usize).copied().unwrap_or(f64::NAN);
         match self {
-            // Comparisons with NaN are false, so a member without a threshold fails.
-            Check::AtLeast(values, x) => at(values) >= *x,
-            Check::AtMost(values, x) => at(values) <= *x,
-            Check::Overlaps { lower, upper, low, high } => {
-                let (min, max) = (at(lower), at(upper));
-                (min.is_nan() || min <= *high) && (max.is_nan() || max >= *low)
-            }
             Check::Within(circles, point) => circles
                 .get(&member)
                 .is_some_and(|(lat, lon, radius_km)| distance_km(*point, (*lat, *lon)) <= *radius_km),
@@ -692,17 +695,17 @@ mod tests {
     }
 
     #[test]
-    fn thresholds_handle_ties_across_bucket_boundaries() {
-        let entries: Vec<(f64, u32)> = (0..1_000).map(|member| (f64::from(member / 100), member)).collect();
-        let thresholds = Thresholds::build(entries, 1_000);
-        for x in [-1.0, 0.0, 3.0, 3.5, 9.0, 10.0] {
-            let exact_at_least = (0..1_000u32).filter(|m| f64::from(m / 100) >= x).count() as u64;
-            let superset = thresholds.at_least(x).cloned().unwrap_or_default();
-            assert!(superset.len() >= exact_at_least, "at_least({x})");
-            assert!((0..1_000u32).filter(|m| f64::from(m / 100) >= x).all(|m| superset.contains(m)));
-            let exact_at_most: Vec<u32> = (0..1_000u32).filter(|m| f64::from(m / 100) <= x).collect();
-            let superset = thresholds.at_most(x).cloned().unwrap_or_default();
-            assert!(exact_at_most.iter().all(|m| superset.contains(*m)), "at_most({x})");
+    fn thresholds_are_exact_across_bucket_and_block_boundaries() {
+        // Ties across boundaries: values 0..=99 repeated in blocks of 37, over 10,000 members.
+        let value_of = |member: u32| f64::from((member / 37) % 100);
+        let entries: Vec<(f64, u32)> = (0..10_000).map(|member| (value_of(member), member)).collect();
+        let at_least = Thresholds::build(entries.clone(), Side::AtLeast);
+        let at_most = Thresholds::build(entries, Side::AtMost);
+        for x in [-1.0, 0.0, 0.5, 1.0, 17.0, 42.5, 63.0, 98.0, 99.0, 100.0] {
+            let expected_at_least: RoaringBitmap = (0..10_000u32).filter(|m| value_of(*m) >= x).collect();
+            assert_eq!(at_least.query(x), expected_at_least, "at least {x}");
+            let expected_at_most: RoaringBitmap = (0..10_000u32).filter(|m| value_of(*m) <= x).collect();
+            assert_eq!(at_most.query(x), expected_at_most, "at most {x}");
         }
     }
 
