@@ -125,36 +125,87 @@ impl Thresholds {
         Self { side, sorted, members, bucket_size, block_size, whole, within }
     }
 
-    /// Every member on this index's side of `value`, exactly.
-    fn query(&self, value: f64) -> RoaringBitmap {
+    /// Every member on this index's side of `value`, exactly, as borrowed bitmaps minus the few
+    /// members of one block.
+    fn query(&self, value: f64) -> Candidates<'_> {
         match self.side {
             Side::AtLeast => {
                 let first = self.sorted.partition_point(|t| *t < value);
                 if first >= self.sorted.len() {
-                    return RoaringBitmap::new();
+                    return Candidates::none();
                 }
                 let (k, j) = (first / self.bucket_size, (first % self.bucket_size) / self.block_size);
                 let block_start = k * self.bucket_size + j * self.block_size;
-                let mut result = &self.whole[k + 1] | &self.within[k][j];
                 // Members of the block that sort before `first` are below the value.
-                result -= self.members[block_start..first].iter().copied().collect::<RoaringBitmap>();
-                result
+                let below = self.members[block_start..first].iter().copied().collect();
+                Candidates::union(vec![&self.whole[k + 1], &self.within[k][j]], below)
             }
             Side::AtMost => {
                 let end = self.sorted.partition_point(|t| *t <= value);
                 if end == 0 {
-                    return RoaringBitmap::new();
+                    return Candidates::none();
                 }
                 let last = end - 1;
                 let (k, j) = (last / self.bucket_size, (last % self.bucket_size) / self.block_size);
                 let bucket_end = ((k + 1) * self.bucket_size).min(self.sorted.len());
                 let block_end = (k * self.bucket_size + (j + 1) * self.block_size).min(bucket_end);
-                let mut result = &self.whole[k] | &self.within[k][j];
                 // Members of the block that sort after `last` are above the value.
-                result -= self.members[end..block_end].iter().copied().collect::<RoaringBitmap>();
-                result
+                let above = self.members[end..block_end].iter().copied().collect();
+                Candidates::union(vec![&self.whole[k], &self.within[k][j]], above)
             }
         }
+    }
+}
+
+/// The members that can satisfy one clause: a union of index bitmaps minus a few members.
+/// Kept apart rather than combined, so that intersecting with a small set of survivors copies
+/// only what survives instead of bitmaps of hundreds of thousands of members.
+struct Candidates<'i> {
+    parts: Vec<Cow<'i, RoaringBitmap>>,
+    minus: RoaringBitmap,
+}
+
+impl<'i> Candidates<'i> {
+    fn none() -> Self {
+        Self { parts: Vec::new(), minus: RoaringBitmap::new() }
+    }
+
+    fn exact(bitmap: Cow<'i, RoaringBitmap>) -> Self {
+        Self { parts: vec![bitmap], minus: RoaringBitmap::new() }
+    }
+
+    fn union(parts: Vec<&'i RoaringBitmap>, minus: RoaringBitmap) -> Self {
+        Self { parts: parts.into_iter().map(Cow::Borrowed).collect(), minus }
+    }
+
+    fn with(mut self, part: &'i RoaringBitmap) -> Self {
+        self.parts.push(Cow::Borrowed(part));
+        self
+    }
+
+    /// At least the number of members (exact when nothing is subtracted).
+    fn size_bound(&self) -> u64 {
+        self.parts.iter().map(|part| part.len()).sum()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.parts.iter().all(|part| part.is_empty())
+    }
+
+    fn into_bitmap(mut self) -> RoaringBitmap {
+        let mut result = if self.parts.len() == 1 { self.parts.swap_remove(0).into_owned() } else { union(self.parts.iter().map(AsRef::as_ref).collect()).into_owned() };
+        result -= &self.minus;
+        result
+    }
+
+    /// The members of `survivors` that are also candidates here.
+    fn restrict(&self, survivors: &RoaringBitmap) -> RoaringBitmap {
+        let mut result = RoaringBitmap::new();
+        for part in &self.parts {
+            result |= survivors & part.as_ref();
+        }
+        result -= &self.minus;
+        result
     }
 }
 
@@ -324,26 +375,26 @@ impl RuleIndex {
             }
         }
 
-        let mut candidates: Vec<Cow<'_, RoaringBitmap>> = Vec::with_capacity(self.clauses.len() + 1);
+        let mut candidates: Vec<Candidates<'_>> = Vec::with_capacity(self.clauses.len() + 1);
         for clause in &self.clauses {
             let (field, value) = listing.as_object()?.get_key_value(&clause.listing_field)?;
             if value.is_null() {
                 return None;
             }
             let prepared = prepared.entry(field.as_str()).or_insert_with(|| Prepared { value, text: None });
-            let bitmap = clause.candidates(prepared);
-            if bitmap.is_empty() {
+            let first_new = candidates.len();
+            clause.candidates(prepared, &mut candidates);
+            if candidates[first_new..].iter().any(Candidates::is_empty) {
                 return None;
             }
-            candidates.push(bitmap);
         }
         if candidates.is_empty() {
-            candidates.push(Cow::Borrowed(&self.eligible));
+            candidates.push(Candidates::exact(Cow::Borrowed(&self.eligible)));
         }
-        candidates.sort_by_key(|bitmap| bitmap.len());
-        let mut survivors = candidates.swap_remove(0).into_owned();
-        for bitmap in &candidates {
-            survivors &= bitmap.as_ref();
+        candidates.sort_by_key(Candidates::size_bound);
+        let mut survivors = candidates.swap_remove(0).into_bitmap();
+        for clause_candidates in &candidates {
+            survivors = clause_candidates.restrict(&survivors);
             if survivors.is_empty() {
                 return None;
             }
@@ -458,20 +509,21 @@ impl Accumulator {
 impl ClauseIndex {
     /// The members that can satisfy this clause for the listing value: exact except for
     /// circles, whose grid cell is a superset that [`ClauseIndex::check`] trims.
-    fn candidates<'i>(&'i self, prepared: &mut Prepared<'_>) -> Cow<'i, RoaringBitmap> {
+    fn candidates<'i>(&'i self, prepared: &mut Prepared<'_>, out: &mut Vec<Candidates<'i>>) {
         let value = prepared.value;
         let empty = || Cow::Owned(RoaringBitmap::new());
-        match (&self.kind, self.operator) {
+        let bitmap = match (&self.kind, self.operator) {
             (IndexKind::Terms { postings }, Operator::InSet) => {
                 union(listing_terms(value).iter().filter_map(|term| postings.get(term)).collect())
             }
             (IndexKind::Terms { postings }, _) => {
                 let terms = listing_terms(value);
                 if terms.is_empty() {
-                    return empty();
+                    empty()
+                } else {
+                    let everyone = union(postings.values().collect()).into_owned();
+                    Cow::Owned(everyone - union(terms.iter().filter_map(|term| postings.get(term)).collect()).as_ref())
                 }
-                let everyone = union(postings.values().collect()).into_owned();
-                Cow::Owned(everyone - union(terms.iter().filter_map(|term| postings.get(term)).collect()).as_ref())
             }
             (IndexKind::Keywords { automaton, keywords, postings }, _) => {
                 let text = prepared.text.get_or_insert_with(|| listing_text(value));
@@ -497,19 +549,24 @@ impl ClauseIndex {
                     Operator::AtLeast => ListingAmount::from_value(value).and_then(ListingAmount::highest_known),
                     _ => date_key(value),
                 };
-                key.map_or_else(empty, |x| Cow::Owned(thresholds.query(x)))
+                out.push(key.map_or_else(Candidates::none, |x| thresholds.query(x)));
+                return;
             }
             (IndexKind::Range { lower, upper, no_lower, no_upper }, _) => {
-                let Some(amount) = ListingAmount::from_value(value) else { return empty() };
-                let (Some(low), Some(high)) = (amount.lowest_known(), amount.highest_known()) else {
-                    return empty();
+                let bounds = ListingAmount::from_value(value).and_then(|a| a.lowest_known().zip(a.highest_known()));
+                let Some((low, high)) = bounds else {
+                    out.push(Candidates::none());
+                    return;
                 };
-                Cow::Owned((lower.query(high) | no_lower) & (upper.query(low) | no_upper))
+                out.push(lower.query(high).with(no_lower));
+                out.push(upper.query(low).with(no_upper));
+                return;
             }
             (IndexKind::Circles { cells, .. }, _) => listing_point(value)
                 .and_then(|(lat, lon)| cells.get(&cell_of(lat, lon)))
                 .map_or_else(empty, Cow::Borrowed),
-        }
+        };
+        out.push(Candidates::exact(bitmap));
     }
 
     /// The exact test of one member for circles, whose candidates are a superset; `None` for the
@@ -703,9 +760,11 @@ mod tests {
         let at_most = Thresholds::build(entries, Side::AtMost);
         for x in [-1.0, 0.0, 0.5, 1.0, 17.0, 42.5, 63.0, 98.0, 99.0, 100.0] {
             let expected_at_least: RoaringBitmap = (0..10_000u32).filter(|m| value_of(*m) >= x).collect();
-            assert_eq!(at_least.query(x), expected_at_least, "at least {x}");
+            assert_eq!(at_least.query(x).into_bitmap(), expected_at_least, "at least {x}");
+            let everyone: RoaringBitmap = (0..10_000u32).collect();
+            assert_eq!(at_least.query(x).restrict(&everyone), expected_at_least, "at least {x}, restricted");
             let expected_at_most: RoaringBitmap = (0..10_000u32).filter(|m| value_of(*m) <= x).collect();
-            assert_eq!(at_most.query(x), expected_at_most, "at most {x}");
+            assert_eq!(at_most.query(x).into_bitmap(), expected_at_most, "at most {x}");
         }
     }
 
