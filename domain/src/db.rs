@@ -9,21 +9,30 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use crate::settings::DatabaseSettings;
 
 /// Opens a connection pool and applies pending migrations.
-pub async fn connect_and_migrate(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect_and_migrate(
+    settings: &DatabaseSettings,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(settings.url.clone());
     options
         .max_connections(if settings.is_sqlite() { 8 } else { 20 })
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let db = Database::connect(options)
-        .await
-        .with_context(|| format!("failed to connect to the database ({})", redact_url(&settings.url)))?;
+    let db = Database::connect(options).await.with_context(|| {
+        format!(
+            "failed to connect to the database ({})",
+            redact_url(&settings.url)
+        )
+    })?;
 
     if settings.is_sqlite() {
         // WAL lets readers continue while the worker writes. The setting is stored in the file.
-        db.execute_unprepared("PRAGMA journal_mode=WAL;").await.context("failed to enable WAL")?;
+        db.execute_unprepared("PRAGMA journal_mode=WAL;")
+            .await
+            .context("failed to enable WAL")?;
     }
-    Migrator::up(&db, None).await.context("failed to apply database migrations")?;
+    Migrator::up(&db, None)
+        .await
+        .context("failed to apply database migrations")?;
     Ok(db)
 }
 
@@ -47,7 +56,13 @@ mod tests {
 
     #[test]
     fn redact_url_hides_password() {
-        assert_eq!(redact_url("postgres://app:s3cret@db/tayori"), "postgres://app:***@db/tayori");
-        assert_eq!(redact_url("sqlite://tayori.sqlite"), "sqlite://tayori.sqlite");
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db/tayori"),
+            "postgres://app:***@db/tayori"
+        );
+        assert_eq!(
+            redact_url("sqlite://tayori.sqlite"),
+            "sqlite://tayori.sqlite"
+        );
     }
 }

@@ -228,9 +228,9 @@ impl ValidationError {
                 "「{field}」の値「{value}」は選択肢にありません。選べる値: {}",
                 preview_list(allowed)
             ),
-            Problem::DuplicateExternalId { first_index } => format!(
-                "外部ID「{value}」は同じリクエスト内の{first_index}件目と重複しています。"
-            ),
+            Problem::DuplicateExternalId { first_index } => {
+                format!("外部ID「{value}」は同じリクエスト内の{first_index}件目と重複しています。")
+            }
             Problem::UnknownColumn => {
                 format!("CSVに列「{value}」がありません。列名を確認してください。")
             }
@@ -245,9 +245,9 @@ impl ValidationError {
             Problem::NotAnObject => format!(
                 "「{field}」には項目名をキーにしたJSONオブジェクトを指定してください。例: {{\"price\": 85000}}"
             ),
-            Problem::InvalidCursor => format!(
-                "「{field}」の値「{value}」は前のページのendCursorではありません。"
-            ),
+            Problem::InvalidCursor => {
+                format!("「{field}」の値「{value}」は前のページのendCursorではありません。")
+            }
         }
     }
 
@@ -272,7 +272,9 @@ impl ValidationError {
                 "The field name \"{value}\" is invalid: start with a lowercase letter and use only lowercase letters, digits and underscores, up to 64 characters."
             ),
             Problem::DuplicateFieldName => format!("The field name \"{value}\" appears twice."),
-            Problem::UnknownFieldType => format!("\"{value}\" is not a known type for \"{field}\"."),
+            Problem::UnknownFieldType => {
+                format!("\"{value}\" is not a known type for \"{field}\".")
+            }
             Problem::OptionsRequired => {
                 format!("The choice field \"{field}\" needs at least one option.")
             }
@@ -352,7 +354,12 @@ impl ValidationError {
 
 fn preview_list(values: &[String]) -> String {
     const SHOWN: usize = 10;
-    let mut text = values.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut text = values
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if values.len() > SHOWN {
         text.push_str(&format!(", … (+{})", values.len() - SHOWN));
     }

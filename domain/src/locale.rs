@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_highest_quality_supported_tag() {
-        assert_eq!(Locale::from_accept_language("fr;q=1, en-US;q=0.8, ja;q=0.5"), Locale::En);
+        assert_eq!(
+            Locale::from_accept_language("fr;q=1, en-US;q=0.8, ja;q=0.5"),
+            Locale::En
+        );
         assert_eq!(Locale::from_accept_language("ja-JP,en;q=0.9"), Locale::Ja);
     }
 

@@ -52,20 +52,29 @@ pub async fn log_in(
     client: &str,
 ) -> Result<sessions::Session> {
     let email = input.email.trim().to_lowercase();
-    let account_key = format!("{}|{}", input.tenant_slug.trim().to_ascii_lowercase(), email);
+    let account_key = format!(
+        "{}|{}",
+        input.tenant_slug.trim().to_ascii_lowercase(),
+        email
+    );
     let now = Instant::now();
-    let limited = limiter.per_account.check(&account_key, now).or(limiter.per_client.check(client, now));
+    let limited = limiter
+        .per_account
+        .check(&account_key, now)
+        .or(limiter.per_client.check(client, now));
     if let Some(retry_after_secs) = limited {
         return Err(Error::RateLimited { retry_after_secs });
     }
 
     let tenant = tenants::find_by_slug(db, &input.tenant_slug).await?;
     let operator = match &tenant {
-        Some(tenant) => operator::Entity::find()
-            .filter(operator::Column::TenantId.eq(tenant.id))
-            .filter(operator::Column::Email.eq(&email))
-            .one(db)
-            .await?,
+        Some(tenant) => {
+            operator::Entity::find()
+                .filter(operator::Column::TenantId.eq(tenant.id))
+                .filter(operator::Column::Email.eq(&email))
+                .one(db)
+                .await?
+        }
         None => None,
     };
     let stored_hash = operator.as_ref().map(|o| o.password_hash.clone());
@@ -115,9 +124,11 @@ pub async fn add(
     .insert(db)
     .await
     .map_err(|error| match error.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            Error::from(ValidationError::new("email", Some(&email), Problem::EmailTaken))
-        }
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::from(ValidationError::new(
+            "email",
+            Some(&email),
+            Problem::EmailTaken,
+        )),
         _ => Error::from(error),
     })
 }
@@ -130,7 +141,11 @@ pub async fn list(db: &DatabaseConnection, tenant_id: TenantId) -> Result<Vec<op
         .await?)
 }
 
-pub async fn get(db: &DatabaseConnection, tenant_id: TenantId, id: OperatorId) -> Result<operator::Model> {
+pub async fn get(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    id: OperatorId,
+) -> Result<operator::Model> {
     operator::Entity::find_by_id(id.0)
         .filter(operator::Column::TenantId.eq(tenant_id.0))
         .one(db)
@@ -145,7 +160,11 @@ pub fn validate_email(field: &str, value: &str) -> Result<String, ValidationErro
         return Err(ValidationError::new(field, Some(value), Problem::Required));
     }
     if email.len() > 254 {
-        return Err(ValidationError::new(field, Some(value), Problem::TooLong { max: 254 }));
+        return Err(ValidationError::new(
+            field,
+            Some(value),
+            Problem::TooLong { max: 254 },
+        ));
     }
     let valid = match email.rsplit_once('@') {
         Some((local, domain)) => {
@@ -157,12 +176,18 @@ pub fn validate_email(field: &str, value: &str) -> Result<String, ValidationErro
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !domain.contains("..")
-                && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+                && domain
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         }
         None => false,
     };
     if !valid {
-        return Err(ValidationError::new(field, Some(value), Problem::InvalidEmail));
+        return Err(ValidationError::new(
+            field,
+            Some(value),
+            Problem::InvalidEmail,
+        ));
     }
     Ok(email)
 }
@@ -170,10 +195,22 @@ pub fn validate_email(field: &str, value: &str) -> Result<String, ValidationErro
 pub fn validate_password(password: &SecretString) -> Result<(), ValidationError> {
     let length = password.expose_secret().chars().count();
     if length < password::MIN_PASSWORD_CHARS {
-        return Err(ValidationError::new("password", None, Problem::TooShort { min: password::MIN_PASSWORD_CHARS }));
+        return Err(ValidationError::new(
+            "password",
+            None,
+            Problem::TooShort {
+                min: password::MIN_PASSWORD_CHARS,
+            },
+        ));
     }
     if length > password::MAX_PASSWORD_CHARS {
-        return Err(ValidationError::new("password", None, Problem::TooLong { max: password::MAX_PASSWORD_CHARS }));
+        return Err(ValidationError::new(
+            "password",
+            None,
+            Problem::TooLong {
+                max: password::MAX_PASSWORD_CHARS,
+            },
+        ));
     }
     Ok(())
 }
@@ -184,13 +221,27 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_lowercased() {
-        assert_eq!(validate_email("email", "  Taro@Example.JP ").unwrap(), "taro@example.jp");
+        assert_eq!(
+            validate_email("email", "  Taro@Example.JP ").unwrap(),
+            "taro@example.jp"
+        );
     }
 
     #[test]
     fn malformed_emails_are_rejected() {
-        for bad in ["taro", "taro@", "@example.jp", "taro@example", "ta ro@example.jp", "a@b..jp"] {
-            assert_eq!(validate_email("email", bad).unwrap_err().problem, Problem::InvalidEmail, "{bad}");
+        for bad in [
+            "taro",
+            "taro@",
+            "@example.jp",
+            "taro@example",
+            "ta ro@example.jp",
+            "a@b..jp",
+        ] {
+            assert_eq!(
+                validate_email("email", bad).unwrap_err().problem,
+                Problem::InvalidEmail,
+                "{bad}"
+            );
         }
     }
 

@@ -84,7 +84,9 @@ pub struct Environment;
 
 impl Source for Environment {
     fn get(&self, variable: &str) -> Option<String> {
-        std::env::var(variable).ok().filter(|v| !v.trim().is_empty())
+        std::env::var(variable)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -102,7 +104,9 @@ const MIN_JWT_SECRET_BYTES: usize = 32;
 
 impl ServerSettings {
     pub fn load(source: &impl Source) -> Result<Self, SettingsError> {
-        let listen_text = source.get("TAYORI_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen_text = source
+            .get("TAYORI_LISTEN")
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen = listen_text.parse().map_err(|_| SettingsError {
             variable: "TAYORI_LISTEN",
             value: listen_text.clone(),
@@ -138,7 +142,10 @@ impl ServerSettings {
             database: DatabaseSettings::load(source)?,
             queue: QueueSettings::load(source)?,
             jwt_secret,
-            web_dir: source.get("TAYORI_WEB_DIR").unwrap_or_else(|| "web/dist".to_owned()).into(),
+            web_dir: source
+                .get("TAYORI_WEB_DIR")
+                .unwrap_or_else(|| "web/dist".to_owned())
+                .into(),
             in_process_workers: parse_count(source, "TAYORI_IN_PROCESS_WORKERS", 2)?,
             log_format: LogFormat::load(source)?,
         })
@@ -158,7 +165,9 @@ impl WorkerSettings {
 
 impl DatabaseSettings {
     pub fn load(source: &impl Source) -> Result<Self, SettingsError> {
-        let url = source.get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let url = source
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let known = ["sqlite:", "postgres://", "postgresql://"];
         if !known.iter().any(|scheme| url.starts_with(scheme)) {
             return Err(SettingsError {
@@ -177,8 +186,13 @@ impl DatabaseSettings {
 
 impl QueueSettings {
     pub fn load(source: &impl Source) -> Result<Self, SettingsError> {
-        let name = source.get("TAYORI_QUEUE_NAME").unwrap_or_else(|| "tayori".to_owned());
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        let name = source
+            .get("TAYORI_QUEUE_NAME")
+            .unwrap_or_else(|| "tayori".to_owned());
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(SettingsError {
                 variable: "TAYORI_QUEUE_NAME",
                 value: name,
@@ -193,10 +207,18 @@ impl QueueSettings {
                     expected: "redis://HOST:PORT/DB or rediss://HOST:PORT/DB",
                 });
             }
-            return Ok(QueueSettings { backend: QueueBackend::Redis { url }, name });
+            return Ok(QueueSettings {
+                backend: QueueBackend::Redis { url },
+                name,
+            });
         }
-        let path = source.get("TAYORI_QUEUE_PATH").unwrap_or_else(|| DEFAULT_QUEUE_PATH.to_owned());
-        Ok(QueueSettings { backend: QueueBackend::Embedded { path: path.into() }, name })
+        let path = source
+            .get("TAYORI_QUEUE_PATH")
+            .unwrap_or_else(|| DEFAULT_QUEUE_PATH.to_owned());
+        Ok(QueueSettings {
+            backend: QueueBackend::Embedded { path: path.into() },
+            name,
+        })
     }
 }
 
@@ -214,7 +236,11 @@ impl LogFormat {
     }
 }
 
-fn parse_count(source: &impl Source, variable: &'static str, default: usize) -> Result<usize, SettingsError> {
+fn parse_count(
+    source: &impl Source,
+    variable: &'static str,
+    default: usize,
+) -> Result<usize, SettingsError> {
     match source.get(variable) {
         None => Ok(default),
         Some(text) => text.trim().parse().map_err(|_| SettingsError {
@@ -232,8 +258,10 @@ mod tests {
     use super::*;
 
     fn source(pairs: &[(&str, &str)]) -> impl Source {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |key: &str| map.get(key).cloned()
     }
 
@@ -242,7 +270,10 @@ mod tests {
         let settings = ServerSettings::load(&source(&[])).unwrap();
         assert_eq!(settings.listen.to_string(), DEFAULT_LISTEN);
         assert!(settings.database.is_sqlite());
-        assert!(matches!(settings.queue.backend, QueueBackend::Embedded { .. }));
+        assert!(matches!(
+            settings.queue.backend,
+            QueueBackend::Embedded { .. }
+        ));
         assert_eq!(settings.public_url, "http://127.0.0.1:8080");
     }
 
@@ -262,13 +293,15 @@ mod tests {
 
     #[test]
     fn redis_url_selects_redis_queue() {
-        let settings = WorkerSettings::load(&source(&[("REDIS_URL", "redis://127.0.0.1:6379/3")])).unwrap();
+        let settings =
+            WorkerSettings::load(&source(&[("REDIS_URL", "redis://127.0.0.1:6379/3")])).unwrap();
         assert!(matches!(settings.queue.backend, QueueBackend::Redis { .. }));
     }
 
     #[test]
     fn non_numeric_worker_count_is_rejected() {
-        let error = ServerSettings::load(&source(&[("TAYORI_IN_PROCESS_WORKERS", "many")])).unwrap_err();
+        let error =
+            ServerSettings::load(&source(&[("TAYORI_IN_PROCESS_WORKERS", "many")])).unwrap_err();
         assert_eq!(error.variable, "TAYORI_IN_PROCESS_WORKERS");
     }
 }

@@ -16,7 +16,18 @@ use crate::{
 };
 
 /// Slugs that would collide with the server's own paths.
-const RESERVED_SLUGS: &[&str] = &["admin", "api", "dashboard", "graphql", "health", "login", "pkg", "signup", "static", "www"];
+const RESERVED_SLUGS: &[&str] = &[
+    "admin",
+    "api",
+    "dashboard",
+    "graphql",
+    "health",
+    "login",
+    "pkg",
+    "signup",
+    "static",
+    "www",
+];
 
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Tokyo";
 
@@ -30,7 +41,11 @@ pub struct SignUp {
 }
 
 /// Creates the tenant and its owner in one transaction and starts the owner's session.
-pub async fn sign_up(db: &DatabaseConnection, keys: &TokenKeys, input: SignUp) -> Result<sessions::Session> {
+pub async fn sign_up(
+    db: &DatabaseConnection,
+    keys: &TokenKeys,
+    input: SignUp,
+) -> Result<sessions::Session> {
     let name = validate_tenant_name(&input.tenant_name)?;
     let slug = validate_slug(&input.tenant_slug)?;
     let email = validate_email("email", &input.email)?;
@@ -39,27 +54,32 @@ pub async fn sign_up(db: &DatabaseConnection, keys: &TokenKeys, input: SignUp) -
 
     let now = Utc::now();
     let tx = db.begin().await?;
-    let taken = tenant::Entity::find().filter(tenant::Column::Slug.eq(&slug)).count(&tx).await? > 0;
+    let taken = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(&slug))
+        .count(&tx)
+        .await?
+        > 0;
     if taken {
         return Err(ValidationError::new("tenantSlug", Some(&slug), Problem::SlugTaken).into());
     }
-    let tenant = tenant::ActiveModel {
-        id: Set(TenantId::new().0),
-        slug: Set(slug.clone()),
-        name: Set(name),
-        default_locale: Set(input.locale.as_str().to_owned()),
-        time_zone: Set(DEFAULT_TIME_ZONE.to_owned()),
-        created_at: Set(now),
-    }
-    .insert(&tx)
-    .await
-    // A concurrent sign-up with the same slug passes the check above and fails here.
-    .map_err(|error| match error.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            Error::from(ValidationError::new("tenantSlug", Some(&slug), Problem::SlugTaken))
+    let tenant =
+        tenant::ActiveModel {
+            id: Set(TenantId::new().0),
+            slug: Set(slug.clone()),
+            name: Set(name),
+            default_locale: Set(input.locale.as_str().to_owned()),
+            time_zone: Set(DEFAULT_TIME_ZONE.to_owned()),
+            created_at: Set(now),
         }
-        _ => Error::from(error),
-    })?;
+        .insert(&tx)
+        .await
+        // A concurrent sign-up with the same slug passes the check above and fails here.
+        .map_err(|error| match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::from(
+                ValidationError::new("tenantSlug", Some(&slug), Problem::SlugTaken),
+            ),
+            _ => Error::from(error),
+        })?;
     let owner = operator::ActiveModel {
         id: Set(OperatorId::new().0),
         tenant_id: Set(tenant.id),
@@ -87,16 +107,27 @@ pub async fn get(db: &DatabaseConnection, tenant_id: TenantId) -> Result<tenant:
 }
 
 pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Option<tenant::Model>> {
-    Ok(tenant::Entity::find().filter(tenant::Column::Slug.eq(slug.trim().to_ascii_lowercase())).one(db).await?)
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug.trim().to_ascii_lowercase()))
+        .one(db)
+        .await?)
 }
 
 fn validate_tenant_name(value: &str) -> Result<String, ValidationError> {
     let name = value.trim();
     if name.is_empty() {
-        return Err(ValidationError::new("tenantName", Some(name), Problem::Required));
+        return Err(ValidationError::new(
+            "tenantName",
+            Some(name),
+            Problem::Required,
+        ));
     }
     if name.chars().count() > 200 {
-        return Err(ValidationError::new("tenantName", Some(name), Problem::TooLong { max: 200 }));
+        return Err(ValidationError::new(
+            "tenantName",
+            Some(name),
+            Problem::TooLong { max: 200 },
+        ));
     }
     Ok(name.to_owned())
 }
@@ -105,14 +136,24 @@ fn validate_tenant_name(value: &str) -> Result<String, ValidationError> {
 pub fn validate_slug(value: &str) -> Result<String, ValidationError> {
     let slug = value.trim().to_ascii_lowercase();
     let length_ok = (3..=40).contains(&slug.len());
-    let chars_ok = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let chars_ok = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let ends_ok = slug.starts_with(|c: char| c.is_ascii_alphanumeric())
         && slug.ends_with(|c: char| c.is_ascii_alphanumeric());
     if slug.is_empty() {
-        return Err(ValidationError::new("tenantSlug", Some(value), Problem::Required));
+        return Err(ValidationError::new(
+            "tenantSlug",
+            Some(value),
+            Problem::Required,
+        ));
     }
     if !(length_ok && chars_ok && ends_ok) || RESERVED_SLUGS.contains(&slug.as_str()) {
-        return Err(ValidationError::new("tenantSlug", Some(value), Problem::InvalidSlug));
+        return Err(ValidationError::new(
+            "tenantSlug",
+            Some(value),
+            Problem::InvalidSlug,
+        ));
     }
     Ok(slug)
 }
@@ -129,7 +170,15 @@ mod tests {
 
     #[test]
     fn slug_rejects_bad_shapes_and_reserved_words() {
-        for bad in ["ab", "-abc", "abc-", "さくら", "a b c", "graphql", &"a".repeat(41)] {
+        for bad in [
+            "ab",
+            "-abc",
+            "abc-",
+            "さくら",
+            "a b c",
+            "graphql",
+            &"a".repeat(41),
+        ] {
             let error = validate_slug(bad).unwrap_err();
             assert_eq!(error.problem, Problem::InvalidSlug, "{bad}");
         }

@@ -16,7 +16,10 @@ use fantoccini::{Client, ClientBuilder};
 
 /// The workspace root, one level above this crate.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -47,16 +50,26 @@ impl Deployment {
 
         let admin_url = std::env::var("TAYORI_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let suffix = format!("{}_{nanos}", std::process::id());
         let name = format!("tayori_e2e_{suffix}");
-        let admin = Database::connect(&admin_url).await.context("PostgreSQL is not reachable")?;
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+        let admin = Database::connect(&admin_url)
+            .await
+            .context("PostgreSQL is not reachable")?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
         let _ = admin.close().await;
-        let (base, _) = admin_url.rsplit_once('/').context("admin URL has no database name")?;
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .context("admin URL has no database name")?;
         Ok(Self {
             database_url: format!("{base}/{name}"),
-            redis_url: std::env::var("TAYORI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned()),
+            redis_url: std::env::var("TAYORI_TEST_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned()),
             queue_name: format!("tayori-e2e-{suffix}"),
         })
     }
@@ -68,7 +81,10 @@ fn binary(name: &str) -> anyhow::Result<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/debug").join(name));
     if !path.exists() {
-        bail!("{} is missing; build it with `cargo build --bins` or set {variable}", path.display());
+        bail!(
+            "{} is missing; build it with `cargo build --bins` or set {variable}",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -88,7 +104,9 @@ impl WorkerProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .context("failed to start the worker")?;
-        Ok(Self { _process: KillOnDrop(process) })
+        Ok(Self {
+            _process: KillOnDrop(process),
+        })
     }
 }
 
@@ -104,27 +122,51 @@ impl ServerProcess {
     pub async fn start() -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let environment = vec![
-            ("DATABASE_URL".to_owned(), format!("sqlite://{}?mode=rwc", data.path().join("tayori.sqlite").display())),
-            ("TAYORI_QUEUE_PATH".to_owned(), data.path().join("queue.sqlite").display().to_string()),
+            (
+                "DATABASE_URL".to_owned(),
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data.path().join("tayori.sqlite").display()
+                ),
+            ),
+            (
+                "TAYORI_QUEUE_PATH".to_owned(),
+                data.path().join("queue.sqlite").display().to_string(),
+            ),
         ];
         Self::spawn(environment, data).await
     }
 
     /// Starts the server of a scale-out deployment, running `in_process_workers` jobs itself.
-    pub async fn start_with(deployment: &Deployment, in_process_workers: usize) -> anyhow::Result<Self> {
+    pub async fn start_with(
+        deployment: &Deployment,
+        in_process_workers: usize,
+    ) -> anyhow::Result<Self> {
         let environment = vec![
             ("DATABASE_URL".to_owned(), deployment.database_url.clone()),
             ("REDIS_URL".to_owned(), deployment.redis_url.clone()),
-            ("TAYORI_QUEUE_NAME".to_owned(), deployment.queue_name.clone()),
-            ("TAYORI_IN_PROCESS_WORKERS".to_owned(), in_process_workers.to_string()),
+            (
+                "TAYORI_QUEUE_NAME".to_owned(),
+                deployment.queue_name.clone(),
+            ),
+            (
+                "TAYORI_IN_PROCESS_WORKERS".to_owned(),
+                in_process_workers.to_string(),
+            ),
         ];
         Self::spawn(environment, tempfile::tempdir()?).await
     }
 
-    async fn spawn(environment: Vec<(String, String)>, data: tempfile::TempDir) -> anyhow::Result<Self> {
+    async fn spawn(
+        environment: Vec<(String, String)>,
+        data: tempfile::TempDir,
+    ) -> anyhow::Result<Self> {
         let web_dir = workspace_root().join("web/dist");
         if !web_dir.join("index.html").exists() {
-            bail!("{} has no index.html; build the dashboard with scripts/build-web", web_dir.display());
+            bail!(
+                "{} has no index.html; build the dashboard with scripts/build-web",
+                web_dir.display()
+            );
         }
         let port = free_port()?;
         let url = format!("http://127.0.0.1:{port}");
@@ -137,7 +179,11 @@ impl ServerProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .context("failed to start the server")?;
-        let server = Self { url, _process: KillOnDrop(process), _data: data };
+        let server = Self {
+            url,
+            _process: KillOnDrop(process),
+            _data: data,
+        };
         server.wait_until_healthy().await?;
         Ok(server)
     }
@@ -169,7 +215,8 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+        let driver_path =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
         let port = free_port()?;
         let driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
@@ -177,11 +224,14 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("failed to start {driver_path}; install Debian's chromium-driver"))?;
+            .with_context(|| {
+                format!("failed to start {driver_path}; install Debian's chromium-driver")
+            })?;
         let driver = KillOnDrop(driver);
         let profile = tempfile::tempdir()?;
 
-        let chrome_binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+        let chrome_binary =
+            std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
         let capabilities = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": chrome_binary,
@@ -206,15 +256,24 @@ impl Browser {
         let webdriver_url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
-            let attempt = ClientBuilder::rustls()?.capabilities(capabilities.clone()).connect(&webdriver_url).await;
+            let attempt = ClientBuilder::rustls()?
+                .capabilities(capabilities.clone())
+                .connect(&webdriver_url)
+                .await;
             match attempt {
                 Ok(client) => break client,
                 Err(error) if Instant::now() > deadline => {
-                    return Err(anyhow::anyhow!("could not start a Chromium session: {error}"));
+                    return Err(anyhow::anyhow!(
+                        "could not start a Chromium session: {error}"
+                    ));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
-        Ok(Self { client, _driver: driver, _profile: profile })
+        Ok(Self {
+            client,
+            _driver: driver,
+            _profile: profile,
+        })
     }
 }

@@ -1,7 +1,11 @@
 //! The scale-out deployment: a server that runs no jobs itself, and a separate `worker` process,
 //! both on PostgreSQL and Redis. A CSV import started through the API is run by the worker.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on broken set-up")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on broken set-up"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +13,9 @@ use e2e::{Deployment, ServerProcess, WorkerProcess};
 use serde_json::{Value, json};
 
 async fn graphql(url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut request = reqwest::Client::new().post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
+    let mut request = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -19,7 +25,9 @@ async fn graphql(url: &str, token: Option<&str>, query: &str, variables: Value) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_worker_process_runs_imports_from_redis() {
     let deployment = Deployment::postgres_and_redis().await.expect("deployment");
-    let server = ServerProcess::start_with(&deployment, 0).await.expect("server");
+    let server = ServerProcess::start_with(&deployment, 0)
+        .await
+        .expect("server");
     let _worker = WorkerProcess::start(&deployment).expect("worker");
 
     let signed_up = graphql(
@@ -29,10 +37,15 @@ async fn separate_worker_process_runs_imports_from_redis() {
         json!({}),
     )
     .await;
-    let token = signed_up["data"]["signUp"]["accessToken"].as_str().unwrap_or_else(|| panic!("{signed_up}")).to_owned();
+    let token = signed_up["data"]["signUp"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signed_up}"))
+        .to_owned();
     graphql(&server.url, Some(&token), "mutation { setListingSchema(fields: [{name: \"name\", fieldType: TEXT, labelJa: \"名称\", labelEn: \"Name\"}]) { name } }", json!({})).await;
 
-    let csv: String = std::iter::once("id,name\n".to_owned()).chain((0..1_200).map(|i| format!("{i},物件 {i}\n"))).collect();
+    let csv: String = std::iter::once("id,name\n".to_owned())
+        .chain((0..1_200).map(|i| format!("{i},物件 {i}\n")))
+        .collect();
     let started = graphql(
         &server.url,
         Some(&token),
@@ -45,12 +58,21 @@ async fn separate_worker_process_runs_imports_from_redis() {
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let import = loop {
-        let body = graphql(&server.url, Some(&token), "query($id: ID!) { listingImport(id: $id) { status created } }", json!({ "id": id })).await;
+        let body = graphql(
+            &server.url,
+            Some(&token),
+            "query($id: ID!) { listingImport(id: $id) { status created } }",
+            json!({ "id": id }),
+        )
+        .await;
         let import = body["data"]["listingImport"].clone();
         if import["status"] == "SUCCEEDED" || import["status"] == "FAILED" {
             break import;
         }
-        assert!(Instant::now() < deadline, "the worker did not finish the import: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not finish the import: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(import["status"], "SUCCEEDED");

@@ -13,7 +13,11 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(ListingImports::Table)
                     // Set when a worker claims the import and after each chunk of rows.
-                    .add_column(ColumnDef::new(ListingImports::HeartbeatAt).timestamp_with_time_zone().null())
+                    .add_column(
+                        ColumnDef::new(ListingImports::HeartbeatAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await
@@ -21,7 +25,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table(ListingImports::Table).drop_column(ListingImports::HeartbeatAt).to_owned())
+            .alter_table(
+                Table::alter()
+                    .table(ListingImports::Table)
+                    .drop_column(ListingImports::HeartbeatAt)
+                    .to_owned(),
+            )
             .await
     }
 }

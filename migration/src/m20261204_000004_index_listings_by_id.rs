@@ -21,7 +21,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_index(Index::drop().name("listings_tenant_id_id_idx").table(Listings::Table).to_owned()).await
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("listings_tenant_id_id_idx")
+                    .table(Listings::Table)
+                    .to_owned(),
+            )
+            .await
     }
 }
 

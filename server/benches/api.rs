@@ -5,7 +5,11 @@
 //! `../shared/data/tokyo_listings_2019.csv` beside the repository, or from `TAYORI_BENCH_CSV`.
 //! Figures go to docs/BENCHMARKS.md by hand, with the machine and the date.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails loudly on broken set-up")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly on broken set-up"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -42,7 +46,10 @@ async fn start(database_url: String, backend: QueueBackend, web_dir: std::path::
         listen: "127.0.0.1:0".parse().unwrap(),
         public_url: "http://127.0.0.1".to_owned(),
         database: DatabaseSettings { url: database_url },
-        queue: QueueSettings { backend, name: format!("tayori-bench-{}", uuid::Uuid::now_v7().simple()) },
+        queue: QueueSettings {
+            backend,
+            name: format!("tayori-bench-{}", uuid::Uuid::now_v7().simple()),
+        },
         jwt_secret: None,
         web_dir,
         in_process_workers: 2,
@@ -53,7 +60,11 @@ async fn start(database_url: String, backend: QueueBackend, web_dir: std::path::
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(app.serve(listener, std::future::pending()));
 
-    let mut bench = Bench { url, client: reqwest::Client::new(), token: String::new() };
+    let mut bench = Bench {
+        url,
+        client: reqwest::Client::new(),
+        token: String::new(),
+    };
     bench.sign_up("bench").await;
     bench
 }
@@ -74,7 +85,10 @@ impl Bench {
             .json()
             .await
             .unwrap();
-        self.token = body["data"]["signUp"]["accessToken"].as_str().unwrap().to_owned();
+        self.token = body["data"]["signUp"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let schema = json!([
             { "name": "name", "fieldType": "TEXT", "labelJa": "名称", "labelEn": "Name" },
             { "name": "ward", "fieldType": "TEXT", "labelJa": "区", "labelEn": "Ward" },
@@ -84,7 +98,11 @@ impl Bench {
             { "name": "last_review", "fieldType": "DATE", "labelJa": "最終レビュー", "labelEn": "Last review" },
             { "name": "location", "fieldType": "GEO_POINT", "labelJa": "位置", "labelEn": "Location" },
         ]);
-        self.graphql("mutation($f: [ListingFieldInput!]!) { setListingSchema(fields: $f) { name } }", json!({ "f": schema })).await;
+        self.graphql(
+            "mutation($f: [ListingFieldInput!]!) { setListingSchema(fields: $f) { name } }",
+            json!({ "f": schema }),
+        )
+        .await;
     }
 }
 
@@ -133,7 +151,12 @@ async fn csv_import(bench: &Bench, csv_text: &str) -> Duration {
         .await;
     let id = body["data"]["importListingsCsv"]["id"].clone();
     loop {
-        let poll = bench.graphql("query($id: ID!) { listingImport(id: $id) { status } }", json!({ "id": id })).await;
+        let poll = bench
+            .graphql(
+                "query($id: ID!) { listingImport(id: $id) { status } }",
+                json!({ "id": id }),
+            )
+            .await;
         if poll["data"]["listingImport"]["status"] == "SUCCEEDED" {
             return started.elapsed();
         }
@@ -151,7 +174,13 @@ async fn query_latencies(bench: &Bench, query: &'static str) -> Vec<f64> {
             let mut latencies = Vec::with_capacity(REQUESTS_PER_CLIENT);
             for _ in 0..REQUESTS_PER_CLIENT {
                 let started = Instant::now();
-                let response = client.post(format!("{url}/graphql")).bearer_auth(&token).json(&json!({ "query": query })).send().await.unwrap();
+                let response = client
+                    .post(format!("{url}/graphql"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "query": query }))
+                    .send()
+                    .await
+                    .unwrap();
                 let body: Value = response.json().await.unwrap();
                 assert!(body["errors"].is_null(), "{body}");
                 latencies.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -187,12 +216,24 @@ async fn run(label: &str, mut bench: Bench, csv_text: &str) {
     let queried_token = bench.token.clone();
     bench.sign_up("bench-csv").await;
     let import = csv_import(&bench, csv_text).await;
-    println!("{label}: CSV import of the same file into a new tenant, API call to SUCCEEDED: {:.2} s", import.as_secs_f64());
+    println!(
+        "{label}: CSV import of the same file into a new tenant, API call to SUCCEEDED: {:.2} s",
+        import.as_secs_f64()
+    );
     bench.token = queried_token;
     for (name, query) in [
-        ("viewer", "{ viewer { tenant { name listingCount } operator { email role } } }"),
-        ("listings page", "{ listings(first: 50) { totalCount hasNextPage nodes { externalId fields updatedAt } } }"),
-        ("listing schema", "{ listingSchema { name labelJa labelEn fieldType options { value } } }"),
+        (
+            "viewer",
+            "{ viewer { tenant { name listingCount } operator { email role } } }",
+        ),
+        (
+            "listings page",
+            "{ listings(first: 50) { totalCount hasNextPage nodes { externalId fields updatedAt } } }",
+        ),
+        (
+            "listing schema",
+            "{ listingSchema { name labelJa labelEn fieldType options { value } } }",
+        ),
     ] {
         let latencies = query_latencies(&bench, query).await;
         println!(
@@ -210,29 +251,54 @@ async fn main() {
     // Logs go to standard error; `RUST_LOG=warn` keeps them out of the way.
     domain::telemetry::init(LogFormat::Pretty);
     // `cargo bench -p server --bench api -- sqlite` runs one of the two set-ups.
-    let only: Option<String> = std::env::args().skip(1).find(|a| a == "sqlite" || a == "postgres");
-    let path = std::env::var("TAYORI_BENCH_CSV").unwrap_or_else(|_| format!("{}/../../shared/data/tokyo_listings_2019.csv", env!("CARGO_MANIFEST_DIR")));
-    let csv_text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}; set TAYORI_BENCH_CSV"));
+    let only: Option<String> = std::env::args()
+        .skip(1)
+        .find(|a| a == "sqlite" || a == "postgres");
+    let path = std::env::var("TAYORI_BENCH_CSV").unwrap_or_else(|_| {
+        format!(
+            "{}/../../shared/data/tokyo_listings_2019.csv",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let csv_text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {path}: {e}; set TAYORI_BENCH_CSV"));
     let temp = tempfile::tempdir().unwrap();
 
     if only.as_deref() != Some("postgres") {
-        let sqlite = format!("sqlite://{}?mode=rwc", temp.path().join("bench.sqlite").display());
-        let bench = start(sqlite, QueueBackend::Embedded { path: temp.path().join("queue.sqlite") }, temp.path().join("web")).await;
+        let sqlite = format!(
+            "sqlite://{}?mode=rwc",
+            temp.path().join("bench.sqlite").display()
+        );
+        let bench = start(
+            sqlite,
+            QueueBackend::Embedded {
+                path: temp.path().join("queue.sqlite"),
+            },
+            temp.path().join("web"),
+        )
+        .await;
         run("SQLite + embedded queue", bench, &csv_text).await;
     }
     if only.as_deref() == Some("sqlite") {
         return;
     }
 
-    let admin_url = std::env::var("TAYORI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin_url = std::env::var("TAYORI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("tayori_bench_{}", uuid::Uuid::now_v7().simple());
     {
         use sea_orm::{ConnectionTrait, Database};
         let admin = Database::connect(&admin_url).await.unwrap();
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
     }
     let postgres = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    let redis = QueueBackend::Redis { url: std::env::var("TAYORI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned()) };
+    let redis = QueueBackend::Redis {
+        url: std::env::var("TAYORI_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned()),
+    };
     let bench = start(postgres, redis, temp.path().join("web")).await;
     run("PostgreSQL + Redis queue", bench, &csv_text).await;
 }

@@ -42,15 +42,25 @@ impl App {
 
     /// Serves HTTP on `listener` (and runs the in-process workers) until `shutdown` completes,
     /// then finishes running requests and jobs.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let token = CancellationToken::new();
         let pool = (self.settings.in_process_workers > 0).then(|| {
             let queue = self.state.queue.clone();
-            let context = JobContext { db: self.state.db.clone() };
+            let context = JobContext {
+                db: self.state.db.clone(),
+            };
             let stop = token.clone();
             let concurrency = self.settings.in_process_workers;
             tokio::spawn(async move {
-                if let Err(error) = worker::run_pool(queue, context, concurrency, async move { stop.cancelled().await }).await {
+                if let Err(error) = worker::run_pool(queue, context, concurrency, async move {
+                    stop.cancelled().await
+                })
+                .await
+                {
                     tracing::error!(error = ?error, "in-process worker pool stopped with an error");
                 }
             })
@@ -60,11 +70,14 @@ impl App {
         let stop = token.clone();
         let address = listener.local_addr().context("listener has no address")?;
         tracing::info!(address = %address, "listening");
-        let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                stop.cancel();
-            });
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.cancel();
+        });
         server.await.context("HTTP server failed")?;
 
         token.cancel();

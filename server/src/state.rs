@@ -25,7 +25,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, queue: JobQueue, settings: &ServerSettings) -> anyhow::Result<Self> {
+    pub fn new(
+        db: DatabaseConnection,
+        queue: JobQueue,
+        settings: &ServerSettings,
+    ) -> anyhow::Result<Self> {
         let token_keys = match &settings.jwt_secret {
             Some(secret) => TokenKeys::from_secret(secret)?,
             None => {
@@ -40,7 +44,10 @@ impl AppState {
             queue,
             token_keys,
             login_limiter: Arc::new(LoginLimiter::default()),
-            signup_limiter: Arc::new(AttemptLimiter::new(MAX_SIGNUPS_PER_HOUR, Duration::from_secs(3600))),
+            signup_limiter: Arc::new(AttemptLimiter::new(
+                MAX_SIGNUPS_PER_HOUR,
+                Duration::from_secs(3600),
+            )),
             secure_cookies: settings.public_url.starts_with("https://"),
         })
     }

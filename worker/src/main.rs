@@ -12,5 +12,11 @@ async fn main() -> anyhow::Result<()> {
 
     let db = domain::db::connect_and_migrate(&settings.database).await?;
     let queue = JobQueue::connect(&settings.queue).await?;
-    run_pool(queue, JobContext { db }, settings.concurrency, shutdown_signal()).await
+    run_pool(
+        queue,
+        JobContext { db },
+        settings.concurrency,
+        shutdown_signal(),
+    )
+    .await
 }

@@ -7,8 +7,9 @@ use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 
 use crate::{
-    Job, JobQueue, reconcile,
+    Job, JobQueue,
     jobs::{JobKind, Outcome, import_listings},
+    reconcile,
 };
 
 /// Attempts per job before it is given up (the first run included).
@@ -34,7 +35,11 @@ pub async fn run_pool(
 ) -> anyhow::Result<()> {
     let concurrency = concurrency.max(1);
     let stop = tokio_util::sync::CancellationToken::new();
-    let reconciler = tokio::spawn(reconcile::run(context.db.clone(), queue.clone(), stop.clone()));
+    let reconciler = tokio::spawn(reconcile::run(
+        context.db.clone(),
+        queue.clone(),
+        stop.clone(),
+    ));
     let retry = RetryPolicy::retries(MAX_ATTEMPTS - 1);
     let monitor = match queue {
         JobQueue::Redis(storage) => Monitor::new().register(move |index| {

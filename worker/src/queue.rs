@@ -29,17 +29,29 @@ impl JobQueue {
                 let connection = apalis_redis::connect(url.as_str())
                     .await
                     .context("failed to connect to Redis (REDIS_URL)")?;
-                let config = apalis_redis::Config::default().queue(&settings.name).heartbeat_interval(HEARTBEAT_INTERVAL);
-                Ok(JobQueue::Redis(RedisStorage::new(connection).with_config(config)))
+                let config = apalis_redis::Config::default()
+                    .queue(&settings.name)
+                    .heartbeat_interval(HEARTBEAT_INTERVAL);
+                Ok(JobQueue::Redis(
+                    RedisStorage::new(connection).with_config(config),
+                ))
             }
             QueueBackend::Embedded { path } => {
-                let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
-                let pool = SqlitePool::connect_with(options)
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true);
+                let pool = SqlitePool::connect_with(options).await.with_context(|| {
+                    format!("failed to open the embedded queue at {}", path.display())
+                })?;
+                SqliteStorage::setup(&pool)
                     .await
-                    .with_context(|| format!("failed to open the embedded queue at {}", path.display()))?;
-                SqliteStorage::setup(&pool).await.context("failed to set up the embedded queue")?;
-                let config = apalis_sqlite::Config::default().queue(&settings.name).heartbeat_interval(HEARTBEAT_INTERVAL);
-                Ok(JobQueue::Embedded(SqliteStorage::new(&pool).with_config(config)))
+                    .context("failed to set up the embedded queue")?;
+                let config = apalis_sqlite::Config::default()
+                    .queue(&settings.name)
+                    .heartbeat_interval(HEARTBEAT_INTERVAL);
+                Ok(JobQueue::Embedded(
+                    SqliteStorage::new(&pool).with_config(config),
+                ))
             }
         }
     }
@@ -48,10 +60,14 @@ impl JobQueue {
     pub async fn push(&self, job: Job) -> anyhow::Result<()> {
         let (job_id, kind) = (job.id, job.kind_name());
         match self.clone() {
-            JobQueue::Redis(mut storage) => storage.push(job).await.context("failed to push job to Redis")?,
-            JobQueue::Embedded(mut storage) => {
-                storage.push(job).await.context("failed to push job to the embedded queue")?
-            }
+            JobQueue::Redis(mut storage) => storage
+                .push(job)
+                .await
+                .context("failed to push job to Redis")?,
+            JobQueue::Embedded(mut storage) => storage
+                .push(job)
+                .await
+                .context("failed to push job to the embedded queue")?,
         }
         tracing::debug!(job.id = %job_id, job.kind = kind, "job enqueued");
         Ok(())

@@ -15,10 +15,21 @@ use crate::{Job, JobQueue, jobs::JobKind};
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Queues a job for every stranded import and returns how many were queued.
-pub async fn requeue_stranded(db: &DatabaseConnection, queue: &JobQueue, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn requeue_stranded(
+    db: &DatabaseConnection,
+    queue: &JobQueue,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     let stranded = imports::find_stranded(db, now).await?;
     for (tenant_id, import_id) in &stranded {
-        queue.push(Job::new(*tenant_id, JobKind::ImportListings { import_id: *import_id })).await?;
+        queue
+            .push(Job::new(
+                *tenant_id,
+                JobKind::ImportListings {
+                    import_id: *import_id,
+                },
+            ))
+            .await?;
         tracing::warn!(tenant.id = %tenant_id, import.id = %import_id, "stranded import queued again");
     }
     Ok(stranded.len())

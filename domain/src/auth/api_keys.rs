@@ -30,8 +30,12 @@ pub enum ApiScope {
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 4] =
-        [ApiScope::ListingsRead, ApiScope::ListingsWrite, ApiScope::SchemaRead, ApiScope::SchemaWrite];
+    pub const ALL: [ApiScope; 4] = [
+        ApiScope::ListingsRead,
+        ApiScope::ListingsWrite,
+        ApiScope::SchemaRead,
+        ApiScope::SchemaWrite,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,13 +47,18 @@ impl ApiScope {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        ApiScope::ALL.into_iter().find(|scope| scope.as_str() == value)
+        ApiScope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == value)
     }
 }
 
 /// Stored scopes are a comma-separated list; unknown names are skipped.
 pub fn parse_scopes(stored: &str) -> Vec<ApiScope> {
-    stored.split(',').filter_map(|s| ApiScope::parse(s.trim())).collect()
+    stored
+        .split(',')
+        .filter_map(|s| ApiScope::parse(s.trim()))
+        .collect()
 }
 
 /// A new key and the only copy of its secret.
@@ -95,7 +104,10 @@ pub async fn create(
     }
     .insert(db)
     .await?;
-    Ok(CreatedApiKey { api_key: model, secret })
+    Ok(CreatedApiKey {
+        api_key: model,
+        secret,
+    })
 }
 
 /// Lists the tenant's keys, newest first, revoked ones included.
@@ -108,7 +120,11 @@ pub async fn list(db: &DatabaseConnection, tenant_id: TenantId) -> Result<Vec<ap
 }
 
 /// Revokes a key of the tenant; another tenant's key id answers `NotFound`.
-pub async fn revoke(db: &DatabaseConnection, tenant_id: TenantId, id: ApiKeyId) -> Result<api_key::Model> {
+pub async fn revoke(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    id: ApiKeyId,
+) -> Result<api_key::Model> {
     let key = api_key::Entity::find_by_id(id.0)
         .filter(api_key::Column::TenantId.eq(tenant_id.0))
         .one(db)
@@ -138,7 +154,10 @@ pub async fn authenticate(db: &DatabaseConnection, presented: &str) -> Result<Op
 
     // Recording the last use at minute granularity keeps busy keys from writing on every call.
     let now = Utc::now();
-    if key.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
+    if key
+        .last_used_at
+        .is_none_or(|at| now - at > chrono::Duration::minutes(1))
+    {
         api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
             .filter(api_key::Column::Id.eq(key.id))

@@ -50,14 +50,31 @@ mod tests {
 
     #[tokio::test]
     async fn hash_verifies_only_the_same_password() {
-        let stored = hash(SecretString::from("correct horse battery")).await.unwrap();
+        let stored = hash(SecretString::from("correct horse battery"))
+            .await
+            .unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(verify(SecretString::from("correct horse battery"), Some(stored.clone())).await.unwrap());
-        assert!(!verify(SecretString::from("wrong password!"), Some(stored)).await.unwrap());
+        assert!(
+            verify(
+                SecretString::from("correct horse battery"),
+                Some(stored.clone())
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !verify(SecretString::from("wrong password!"), Some(stored))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
     async fn verify_without_account_fails() {
-        assert!(!verify(SecretString::from("anything at all"), None).await.unwrap());
+        assert!(
+            !verify(SecretString::from("anything at all"), None)
+                .await
+                .unwrap()
+        );
     }
 }

@@ -53,27 +53,46 @@ pub enum Permission {
 /// Who is calling. The tenant comes from here and from nowhere else.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
-    Operator { tenant_id: TenantId, operator_id: OperatorId, role: Role },
-    ApiKey { tenant_id: TenantId, api_key_id: ApiKeyId, scopes: Vec<ApiScope> },
+    Operator {
+        tenant_id: TenantId,
+        operator_id: OperatorId,
+        role: Role,
+    },
+    ApiKey {
+        tenant_id: TenantId,
+        api_key_id: ApiKeyId,
+        scopes: Vec<ApiScope>,
+    },
 }
 
 impl Principal {
     pub fn tenant_id(&self) -> TenantId {
         match self {
-            Principal::Operator { tenant_id, .. } | Principal::ApiKey { tenant_id, .. } => *tenant_id,
+            Principal::Operator { tenant_id, .. } | Principal::ApiKey { tenant_id, .. } => {
+                *tenant_id
+            }
         }
     }
 
     /// Returns the caller's tenant when the caller holds the permission, else `Forbidden`.
     pub fn require(&self, permission: Permission) -> Result<TenantId, Error> {
-        if self.allows(permission) { Ok(self.tenant_id()) } else { Err(Error::Forbidden) }
+        if self.allows(permission) {
+            Ok(self.tenant_id())
+        } else {
+            Err(Error::Forbidden)
+        }
     }
 
     pub fn allows(&self, permission: Permission) -> bool {
         use Permission::*;
         match self {
-            Principal::Operator { role: Role::Owner | Role::Admin, .. } => true,
-            Principal::Operator { role: Role::Viewer, .. } => {
+            Principal::Operator {
+                role: Role::Owner | Role::Admin,
+                ..
+            } => true,
+            Principal::Operator {
+                role: Role::Viewer, ..
+            } => {
                 matches!(permission, ReadTenant | ReadListings | ReadSchema)
             }
             Principal::ApiKey { scopes, .. } => match permission {
@@ -81,7 +100,8 @@ impl Principal {
                 ReadListings => scopes.contains(&ApiScope::ListingsRead),
                 WriteListings => scopes.contains(&ApiScope::ListingsWrite),
                 ReadSchema => {
-                    scopes.contains(&ApiScope::SchemaRead) || scopes.contains(&ApiScope::SchemaWrite)
+                    scopes.contains(&ApiScope::SchemaRead)
+                        || scopes.contains(&ApiScope::SchemaWrite)
                 }
                 WriteSchema => scopes.contains(&ApiScope::SchemaWrite),
                 ManageApiKeys | ManageOperators => false,
@@ -103,7 +123,11 @@ mod tests {
     use super::*;
 
     fn operator(role: Role) -> Principal {
-        Principal::Operator { tenant_id: TenantId::new(), operator_id: OperatorId::new(), role }
+        Principal::Operator {
+            tenant_id: TenantId::new(),
+            operator_id: OperatorId::new(),
+            role,
+        }
     }
 
     #[test]

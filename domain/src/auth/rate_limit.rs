@@ -18,14 +18,24 @@ pub struct AttemptLimiter {
 
 impl AttemptLimiter {
     pub fn new(max_attempts: usize, window: Duration) -> Self {
-        Self { max_attempts, window, attempts: Mutex::new(HashMap::new()) }
+        Self {
+            max_attempts,
+            window,
+            attempts: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Returns the seconds to wait when the key has used its budget, else `None`.
     pub fn check(&self, key: &str, now: Instant) -> Option<u64> {
-        let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let entries = attempts.get_mut(key)?;
-        while entries.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while entries
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             entries.pop_front();
         }
         if entries.len() < self.max_attempts {
@@ -38,11 +48,16 @@ impl AttemptLimiter {
 
     /// Counts one attempt against the key.
     pub fn record(&self, key: &str, now: Instant) {
-        let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Drop idle keys now and then so that the map cannot grow without bound.
         if attempts.len() > 10_000 {
             attempts.retain(|_, entries| {
-                entries.back().is_some_and(|t| now.duration_since(*t) < self.window)
+                entries
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
             });
         }
         attempts.entry(key.to_owned()).or_default().push_back(now);
@@ -50,7 +65,10 @@ impl AttemptLimiter {
 
     /// Forgets a key, for example after a successful login.
     pub fn clear(&self, key: &str) {
-        let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         attempts.remove(key);
     }
 }
@@ -67,7 +85,10 @@ mod tests {
             assert_eq!(limiter.check("k", start), None);
             limiter.record("k", start);
         }
-        assert_eq!(limiter.check("k", start + Duration::from_secs(10)), Some(50));
+        assert_eq!(
+            limiter.check("k", start + Duration::from_secs(10)),
+            Some(50)
+        );
         assert_eq!(limiter.check("other", start), None);
         assert_eq!(limiter.check("k", start + Duration::from_secs(61)), None);
     }

@@ -34,7 +34,8 @@ pub async fn start(
     operator: operator::Model,
 ) -> Result<Session> {
     let now = Utc::now();
-    let role = Role::parse(&operator.role).ok_or_else(|| anyhow::anyhow!("stored role is unknown"))?;
+    let role =
+        Role::parse(&operator.role).ok_or_else(|| anyhow::anyhow!("stored role is unknown"))?;
     let (access_token, access_expires_at) =
         keys.issue(TenantId(tenant.id), OperatorId(operator.id), role, now)?;
     let refresh_token = tokens::random_token();
@@ -49,11 +50,21 @@ pub async fn start(
     }
     .insert(db)
     .await?;
-    Ok(Session { access_token, access_expires_at, refresh_token, operator, tenant })
+    Ok(Session {
+        access_token,
+        access_expires_at,
+        refresh_token,
+        operator,
+        tenant,
+    })
 }
 
 /// Exchanges a refresh token for a new session, revoking the old token.
-pub async fn refresh(db: &DatabaseConnection, keys: &tokens::TokenKeys, presented: &str) -> Result<Session> {
+pub async fn refresh(
+    db: &DatabaseConnection,
+    keys: &tokens::TokenKeys,
+    presented: &str,
+) -> Result<Session> {
     let now = Utc::now();
     let tx = db.begin().await?;
     let stored = refresh_token::Entity::find()
@@ -63,7 +74,12 @@ pub async fn refresh(db: &DatabaseConnection, keys: &tokens::TokenKeys, presente
         .ok_or(Error::Unauthenticated)?;
 
     if stored.revoked_at.is_some() {
-        revoke_all_for_operator(&tx, TenantId(stored.tenant_id), OperatorId(stored.operator_id)).await?;
+        revoke_all_for_operator(
+            &tx,
+            TenantId(stored.tenant_id),
+            OperatorId(stored.operator_id),
+        )
+        .await?;
         tx.commit().await?;
         tracing::warn!(
             tenant.id = %stored.tenant_id,
@@ -91,7 +107,10 @@ pub async fn refresh(db: &DatabaseConnection, keys: &tokens::TokenKeys, presente
         .one(&tx)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let tenant = tenant::Entity::find_by_id(stored.tenant_id).one(&tx).await?.ok_or(Error::Unauthenticated)?;
+    let tenant = tenant::Entity::find_by_id(stored.tenant_id)
+        .one(&tx)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
     let session = start(&tx, keys, tenant, operator).await?;
     tx.commit().await?;
     Ok(session)

@@ -102,7 +102,9 @@ mod tests {
     #[test]
     fn issued_token_verifies_with_same_key_only() {
         let keys = TokenKeys::random().unwrap();
-        let (token, _) = keys.issue(TenantId::new(), OperatorId::new(), Role::Admin, Utc::now()).unwrap();
+        let (token, _) = keys
+            .issue(TenantId::new(), OperatorId::new(), Role::Admin, Utc::now())
+            .unwrap();
         assert_eq!(keys.verify(&token).unwrap().role, Role::Admin);
         assert!(TokenKeys::random().unwrap().verify(&token).is_none());
     }
@@ -111,7 +113,9 @@ mod tests {
     fn expired_token_is_rejected() {
         let keys = TokenKeys::random().unwrap();
         let long_ago = Utc::now() - Duration::hours(1);
-        let (token, _) = keys.issue(TenantId::new(), OperatorId::new(), Role::Owner, long_ago).unwrap();
+        let (token, _) = keys
+            .issue(TenantId::new(), OperatorId::new(), Role::Owner, long_ago)
+            .unwrap();
         assert!(keys.verify(&token).is_none());
     }
 }

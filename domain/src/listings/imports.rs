@@ -118,8 +118,9 @@ impl TryFrom<listing_import::Model> for ListingImport {
     type Error = Error;
 
     fn try_from(row: listing_import::Model) -> Result<Self> {
-        let errors = serde_json::from_str(&row.errors)
-            .map_err(|error| anyhow::anyhow!("stored errors of import {} are malformed: {error}", row.id))?;
+        let errors = serde_json::from_str(&row.errors).map_err(|error| {
+            anyhow::anyhow!("stored errors of import {} are malformed: {error}", row.id)
+        })?;
         let count = |value: i32| usize::try_from(value).unwrap_or(0);
         Ok(ListingImport {
             id: ListingImportId(row.id),
@@ -146,7 +147,9 @@ pub async fn create(
     mapping: ImportMapping,
 ) -> Result<ListingImport> {
     if csv.len() > MAX_CSV_BYTES {
-        let problem = Problem::MalformedCsv { reason: format!("larger than {} MiB", MAX_CSV_BYTES / 1024 / 1024) };
+        let problem = Problem::MalformedCsv {
+            reason: format!("larger than {} MiB", MAX_CSV_BYTES / 1024 / 1024),
+        };
         return Err(ValidationError::new("csv", None, problem).into());
     }
     let schema = schema::get(db, tenant_id).await?;
@@ -179,9 +182,16 @@ pub async fn create(
 }
 
 /// Marks an import failed, for example when its job could not be enqueued.
-pub async fn mark_failed(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImportId) -> Result<()> {
+pub async fn mark_failed(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    id: ListingImportId,
+) -> Result<()> {
     listing_import::Entity::update_many()
-        .col_expr(listing_import::Column::Status, ImportStatus::Failed.as_str().into())
+        .col_expr(
+            listing_import::Column::Status,
+            ImportStatus::Failed.as_str().into(),
+        )
         .col_expr(listing_import::Column::FinishedAt, Utc::now().into())
         .filter(listing_import::Column::Id.eq(id.0))
         .filter(listing_import::Column::TenantId.eq(tenant_id.0))
@@ -190,7 +200,11 @@ pub async fn mark_failed(db: &DatabaseConnection, tenant_id: TenantId, id: Listi
     Ok(())
 }
 
-pub async fn get(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImportId) -> Result<ListingImport> {
+pub async fn get(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    id: ListingImportId,
+) -> Result<ListingImport> {
     listing_import::Entity::find_by_id(id.0)
         .filter(listing_import::Column::TenantId.eq(tenant_id.0))
         .one(db)
@@ -200,7 +214,11 @@ pub async fn get(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImport
 }
 
 /// Lists recent imports, newest first.
-pub async fn list(db: &DatabaseConnection, tenant_id: TenantId, first: u64) -> Result<Vec<ListingImport>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    first: u64,
+) -> Result<Vec<ListingImport>> {
     listing_import::Entity::find()
         .filter(listing_import::Column::TenantId.eq(tenant_id.0))
         .order_by_desc(listing_import::Column::CreatedAt)
@@ -214,12 +232,17 @@ pub async fn list(db: &DatabaseConnection, tenant_id: TenantId, first: u64) -> R
 
 /// Runs a queued import to the end. Safe to run again after a crash: upserts are idempotent and
 /// the counters start over. Returns `None` when another worker holds the import or it finished.
-pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImportId) -> Result<Option<ListingImport>> {
+pub async fn run(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    id: ListingImportId,
+) -> Result<Option<ListingImport>> {
     let Some(row) = claim(db, tenant_id, id, Utc::now()).await? else {
         return Ok(None);
     };
-    let mapping: ImportMapping = serde_json::from_str(&row.mapping)
-        .map_err(|error| anyhow::anyhow!("stored mapping of import {} is malformed: {error}", row.id))?;
+    let mapping: ImportMapping = serde_json::from_str(&row.mapping).map_err(|error| {
+        anyhow::anyhow!("stored mapping of import {} is malformed: {error}", row.id)
+    })?;
     let csv = row.csv.clone();
     let mut progress = row;
     let schema = schema::get(db, tenant_id).await?;
@@ -238,7 +261,10 @@ pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImport
         let mut chunk_report = UpsertReport::default();
         for (data_index, record) in chunk {
             let row_number = data_index + 2;
-            match record.map_err(|e| malformed(&e)).and_then(|r| to_listing_record(&headers, &r, &mapping)) {
+            match record
+                .map_err(|e| malformed(&e))
+                .and_then(|r| to_listing_record(&headers, &r, &mapping))
+            {
                 Ok(listing) => {
                     listing_records.push(listing);
                     row_numbers.push(row_number);
@@ -250,11 +276,28 @@ pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImport
             }
         }
         let upserted = upsert::upsert(db, tenant_id, listing_records).await?;
-        for RecordError { index, external_id, error } in &upserted.errors {
+        for RecordError {
+            index,
+            external_id,
+            error,
+        } in &upserted.errors
+        {
             let row_number = row_numbers.get(*index).copied().unwrap_or(0);
-            push_error(&mut stored_errors, &schema, row_number, external_id.clone(), error);
+            push_error(
+                &mut stored_errors,
+                &schema,
+                row_number,
+                external_id.clone(),
+                error,
+            );
         }
-        chunk_report.absorb(UpsertReport { errors: vec![], ..upserted }, 0);
+        chunk_report.absorb(
+            UpsertReport {
+                errors: vec![],
+                ..upserted
+            },
+            0,
+        );
         report.absorb(chunk_report, 0);
         processed = report.created + report.updated + report.unchanged + report.rejected;
 
@@ -306,7 +349,10 @@ pub async fn claim(
                 .add(listing_import::Column::HeartbeatAt.lt(now - STALE_HEARTBEAT)),
         );
     let claimed = listing_import::Entity::update_many()
-        .col_expr(listing_import::Column::Status, ImportStatus::Running.as_str().into())
+        .col_expr(
+            listing_import::Column::Status,
+            ImportStatus::Running.as_str().into(),
+        )
         .col_expr(listing_import::Column::HeartbeatAt, now.into())
         .col_expr(listing_import::Column::ProcessedRows, 0.into())
         .filter(listing_import::Column::Id.eq(id.0))
@@ -325,9 +371,16 @@ pub async fn claim(
 
 /// Hands a running import back to the queue after a failed attempt, so that the retry can
 /// claim it at once instead of waiting for the heartbeat to go stale.
-pub async fn release(db: &DatabaseConnection, tenant_id: TenantId, id: ListingImportId) -> Result<()> {
+pub async fn release(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    id: ListingImportId,
+) -> Result<()> {
     listing_import::Entity::update_many()
-        .col_expr(listing_import::Column::Status, ImportStatus::Queued.as_str().into())
+        .col_expr(
+            listing_import::Column::Status,
+            ImportStatus::Queued.as_str().into(),
+        )
         .filter(listing_import::Column::Id.eq(id.0))
         .filter(listing_import::Column::TenantId.eq(tenant_id.0))
         .filter(listing_import::Column::Status.eq(ImportStatus::Running.as_str()))
@@ -339,7 +392,10 @@ pub async fn release(db: &DatabaseConnection, tenant_id: TenantId, id: ListingIm
 /// Finds imports of every tenant that lost their job or their worker, for the reconciler.
 /// This is the one cross-tenant query on imports: it returns ids only, and each id is then
 /// handled with its own tenant.
-pub async fn find_stranded(db: &DatabaseConnection, now: chrono::DateTime<Utc>) -> Result<Vec<(TenantId, ListingImportId)>> {
+pub async fn find_stranded(
+    db: &DatabaseConnection,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<(TenantId, ListingImportId)>> {
     use sea_orm::sea_query::Condition;
 
     let stranded = Condition::any()
@@ -362,7 +418,10 @@ pub async fn find_stranded(db: &DatabaseConnection, now: chrono::DateTime<Utc>) 
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(tenant, id)| (TenantId(tenant), ListingImportId(id))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(tenant, id)| (TenantId(tenant), ListingImportId(id)))
+        .collect())
 }
 
 /// Stores a row error. Its messages name the field by its label in each language, as the
@@ -378,9 +437,16 @@ fn push_error(
         return;
     }
     let message = |locale: Locale| {
-        let label = schema.iter().find(|f| f.name == error.field).map(|f| locale.pick(&f.label_ja, &f.label_en));
+        let label = schema
+            .iter()
+            .find(|f| f.name == error.field)
+            .map(|f| locale.pick(&f.label_ja, &f.label_en));
         match label {
-            Some(label) => ValidationError { field: label.to_owned(), ..error.clone() }.message(locale),
+            Some(label) => ValidationError {
+                field: label.to_owned(),
+                ..error.clone()
+            }
+            .message(locale),
             None => error.message(locale),
         }
     };
@@ -398,11 +464,19 @@ fn push_error(
 fn csv_reader(csv: &str) -> csv::Reader<&[u8]> {
     // A byte-order mark, as Excel writes, would otherwise become part of the first column name.
     let text = csv.strip_prefix('\u{feff}').unwrap_or(csv);
-    csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes())
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes())
 }
 
 fn malformed(error: &csv::Error) -> ValidationError {
-    ValidationError::new("csv", None, Problem::MalformedCsv { reason: error.to_string() })
+    ValidationError::new(
+        "csv",
+        None,
+        Problem::MalformedCsv {
+            reason: error.to_string(),
+        },
+    )
 }
 
 fn read_headers(csv: &str) -> Result<Vec<String>, ValidationError> {
@@ -410,7 +484,13 @@ fn read_headers(csv: &str) -> Result<Vec<String>, ValidationError> {
     let headers = reader.headers().map_err(|e| malformed(&e))?;
     let headers: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
     if headers.iter().all(String::is_empty) {
-        return Err(ValidationError::new("csv", None, Problem::MalformedCsv { reason: "no header row".to_owned() }));
+        return Err(ValidationError::new(
+            "csv",
+            None,
+            Problem::MalformedCsv {
+                reason: "no header row".to_owned(),
+            },
+        ));
     }
     Ok(headers)
 }
@@ -419,21 +499,37 @@ fn count_rows(csv: &str) -> usize {
     csv_reader(csv).records().count()
 }
 
-fn validate_mapping(schema: &[ListingField], headers: &[String], mapping: &ImportMapping) -> Result<(), ValidationError> {
+fn validate_mapping(
+    schema: &[ListingField],
+    headers: &[String],
+    mapping: &ImportMapping,
+) -> Result<(), ValidationError> {
     let has_column = |name: &str| headers.iter().any(|h| h == name.trim());
     if !has_column(&mapping.external_id_column) {
-        return Err(ValidationError::new("externalIdColumn", Some(&mapping.external_id_column), Problem::UnknownColumn));
+        return Err(ValidationError::new(
+            "externalIdColumn",
+            Some(&mapping.external_id_column),
+            Problem::UnknownColumn,
+        ));
     }
     for entry in &mapping.columns {
         if !has_column(&entry.column) {
-            return Err(ValidationError::new("columns", Some(&entry.column), Problem::UnknownColumn));
+            return Err(ValidationError::new(
+                "columns",
+                Some(&entry.column),
+                Problem::UnknownColumn,
+            ));
         }
         let (field_name, part) = split_geo_part(&entry.field);
         let known = schema.iter().any(|f| {
             f.name == field_name && (part.is_none() || f.field_type == FieldType::GeoPoint)
         });
         if !known {
-            return Err(ValidationError::new(entry.field.clone(), None, Problem::UnknownField));
+            return Err(ValidationError::new(
+                entry.field.clone(),
+                None,
+                Problem::UnknownField,
+            ));
         }
     }
     Ok(())
@@ -453,18 +549,32 @@ fn to_listing_record(
     mapping: &ImportMapping,
 ) -> Result<ListingRecord, ValidationError> {
     if record.len() != headers.len() {
-        let reason = format!("{} columns where the header has {}", record.len(), headers.len());
-        return Err(ValidationError::new("csv", None, Problem::MalformedCsv { reason }));
+        let reason = format!(
+            "{} columns where the header has {}",
+            record.len(),
+            headers.len()
+        );
+        return Err(ValidationError::new(
+            "csv",
+            None,
+            Problem::MalformedCsv { reason },
+        ));
     }
     let cell = |column: &str| {
-        headers.iter().position(|h| h.trim() == column.trim()).and_then(|i| record.get(i)).unwrap_or("")
+        headers
+            .iter()
+            .position(|h| h.trim() == column.trim())
+            .and_then(|i| record.get(i))
+            .unwrap_or("")
     };
     let mut fields = serde_json::Map::new();
     for entry in &mapping.columns {
         let value = cell(&entry.column).to_owned();
         match split_geo_part(&entry.field) {
             (name, Some(part)) => {
-                let point = fields.entry(name.to_owned()).or_insert_with(|| Value::Object(Default::default()));
+                let point = fields
+                    .entry(name.to_owned())
+                    .or_insert_with(|| Value::Object(Default::default()));
                 if let Value::Object(point) = point {
                     point.insert(part.to_owned(), Value::String(value));
                 }
@@ -476,10 +586,15 @@ fn to_listing_record(
     }
     // A geo point whose parts are both empty is a missing value, not a malformed one.
     fields.retain(|_, value| match value {
-        Value::Object(point) => point.values().any(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())),
+        Value::Object(point) => point
+            .values()
+            .any(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())),
         _ => true,
     });
-    Ok(ListingRecord { external_id: cell(&mapping.external_id_column).to_owned(), fields })
+    Ok(ListingRecord {
+        external_id: cell(&mapping.external_id_column).to_owned(),
+        fields,
+    })
 }
 
 fn to_i32(value: usize) -> i32 {
@@ -494,9 +609,18 @@ mod tests {
         ImportMapping {
             external_id_column: "id".into(),
             columns: vec![
-                ColumnMapping { column: "name".into(), field: "name".into() },
-                ColumnMapping { column: "latitude".into(), field: "location.lat".into() },
-                ColumnMapping { column: "longitude".into(), field: "location.lon".into() },
+                ColumnMapping {
+                    column: "name".into(),
+                    field: "name".into(),
+                },
+                ColumnMapping {
+                    column: "latitude".into(),
+                    field: "location.lat".into(),
+                },
+                ColumnMapping {
+                    column: "longitude".into(),
+                    field: "location.lon".into(),
+                },
             ],
         }
     }
@@ -529,6 +653,9 @@ mod tests {
 
     #[test]
     fn headers_skip_byte_order_mark() {
-        assert_eq!(read_headers("\u{feff}id,name\n1,x\n").unwrap(), vec!["id", "name"]);
+        assert_eq!(
+            read_headers("\u{feff}id,name\n1,x\n").unwrap(),
+            vec!["id", "name"]
+        );
     }
 }

@@ -24,7 +24,11 @@ pub fn parse_number(text: &str) -> Option<f64> {
         return None;
     }
 
-    let value = if body.contains(['万', '千', '億']) { parse_with_units(body)? } else { parse_plain(body)? };
+    let value = if body.contains(['万', '千', '億']) {
+        parse_with_units(body)?
+    } else {
+        parse_plain(body)?
+    };
     Some(if negative { -value } else { value })
 }
 
@@ -33,7 +37,10 @@ pub fn parse_number(text: &str) -> Option<f64> {
 pub enum Amount {
     Exact(f64),
     /// At least one side is present, and `min <= max` when both are.
-    Range { min: Option<f64>, max: Option<f64> },
+    Range {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
 }
 
 /// The separators feeds put between the two sides of a range, after NFKC normalisation
@@ -47,12 +54,18 @@ pub fn parse_amount(text: &str) -> Option<Amount> {
         return Some(Amount::Exact(exact));
     }
     // A hyphen separates a range only between two sides (`8万-10万`); `-5` is a number.
-    let split = normalized
-        .split_once(RANGE_SEPARATORS)
-        .or_else(|| normalized.split_once('-').filter(|(left, right)| !left.trim().is_empty() && !right.trim().is_empty()));
+    let split = normalized.split_once(RANGE_SEPARATORS).or_else(|| {
+        normalized
+            .split_once('-')
+            .filter(|(left, right)| !left.trim().is_empty() && !right.trim().is_empty())
+    });
     let (left, right) = split?;
     let (left, right) = (left.trim(), right.trim());
-    let max = if right.is_empty() { None } else { Some(parse_number(right)?) };
+    let max = if right.is_empty() {
+        None
+    } else {
+        Some(parse_number(right)?)
+    };
     let min = if left.is_empty() {
         None
     } else {
@@ -91,7 +104,10 @@ fn parse_plain(text: &str) -> Option<f64> {
         return None;
     }
     let digits: String = text.chars().filter(|c| *c != ',').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')) {
+    if !digits
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+    {
         return None;
     }
     if !digits.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
@@ -128,7 +144,11 @@ fn parse_with_units(text: &str) -> Option<f64> {
             return None;
         }
         last_unit = unit;
-        let amount = if current.trim().is_empty() && unit == 1_000.0 { 1.0 } else { parse_plain(current.trim())? };
+        let amount = if current.trim().is_empty() && unit == 1_000.0 {
+            1.0
+        } else {
+            parse_plain(current.trim())?
+        };
         total += amount * unit;
         current.clear();
     }
@@ -171,12 +191,24 @@ mod tests {
     #[test]
     fn ranges_keep_both_sides_and_missing_sides_stay_missing() {
         let range = |min: Option<f64>, max: Option<f64>| Some(Amount::Range { min, max });
-        assert_eq!(parse_amount("5.5万円～6.75万円"), range(Some(55_000.0), Some(67_500.0)));
-        assert_eq!(parse_amount("5.5～6.75万円"), range(Some(55_000.0), Some(67_500.0)));
+        assert_eq!(
+            parse_amount("5.5万円～6.75万円"),
+            range(Some(55_000.0), Some(67_500.0))
+        );
+        assert_eq!(
+            parse_amount("5.5～6.75万円"),
+            range(Some(55_000.0), Some(67_500.0))
+        );
         assert_eq!(parse_amount("12万円～"), range(Some(120_000.0), None));
         assert_eq!(parse_amount("～9万円"), range(None, Some(90_000.0)));
-        assert_eq!(parse_amount("８万〜１０万"), range(Some(80_000.0), Some(100_000.0)));
-        assert_eq!(parse_amount("80,000-100,000"), range(Some(80_000.0), Some(100_000.0)));
+        assert_eq!(
+            parse_amount("８万〜１０万"),
+            range(Some(80_000.0), Some(100_000.0))
+        );
+        assert_eq!(
+            parse_amount("80,000-100,000"),
+            range(Some(80_000.0), Some(100_000.0))
+        );
         assert_eq!(parse_amount("-5"), Some(Amount::Exact(-5.0)));
         assert_eq!(parse_amount("９８０００円"), Some(Amount::Exact(98_000.0)));
     }
@@ -190,7 +222,17 @@ mod tests {
 
     #[test]
     fn non_numbers_and_ranges_are_rejected() {
-        for bad in ["", "abc", "1,23", "5万～6万", "10万円～", "5万3億", "１０万円ぐらい", "--5", "1.2.3"] {
+        for bad in [
+            "",
+            "abc",
+            "1,23",
+            "5万～6万",
+            "10万円～",
+            "5万3億",
+            "１０万円ぐらい",
+            "--5",
+            "1.2.3",
+        ] {
             assert_eq!(parse_number(bad), None, "{bad}");
         }
     }

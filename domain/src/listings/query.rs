@@ -2,7 +2,8 @@
 
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr},
+    QuerySelect,
+    sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::Value;
 
@@ -33,8 +34,9 @@ impl TryFrom<listing::Model> for Listing {
     type Error = Error;
 
     fn try_from(row: listing::Model) -> Result<Self> {
-        let fields = serde_json::from_str(&row.fields)
-            .map_err(|error| anyhow::anyhow!("stored fields of listing {} are malformed: {error}", row.id))?;
+        let fields = serde_json::from_str(&row.fields).map_err(|error| {
+            anyhow::anyhow!("stored fields of listing {} are malformed: {error}", row.id)
+        })?;
         Ok(Listing {
             id: ListingId(row.id),
             external_id: row.external_id,
@@ -82,15 +84,30 @@ pub async fn list(
         query = query.filter(listing::Column::Id.lt(after.0));
     }
     // UUID v7 ids sort by creation time, so the id doubles as a stable cursor.
-    let mut rows = query.order_by_desc(listing::Column::Id).limit(first + 1).all(db).await?;
+    let mut rows = query
+        .order_by_desc(listing::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
-    let nodes = rows.into_iter().map(Listing::try_from).collect::<Result<_>>()?;
-    Ok(ListingPage { nodes, total_count, has_next_page })
+    let nodes = rows
+        .into_iter()
+        .map(Listing::try_from)
+        .collect::<Result<_>>()?;
+    Ok(ListingPage {
+        nodes,
+        total_count,
+        has_next_page,
+    })
 }
 
 /// Finds one listing of the tenant by the tenant's external id.
-pub async fn get_by_external_id(db: &DatabaseConnection, tenant_id: TenantId, external_id: &str) -> Result<Listing> {
+pub async fn get_by_external_id(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    external_id: &str,
+) -> Result<Listing> {
     listing::Entity::find()
         .filter(listing::Column::TenantId.eq(tenant_id.0))
         .filter(listing::Column::ExternalId.eq(external_id.trim()))
@@ -102,7 +119,10 @@ pub async fn get_by_external_id(db: &DatabaseConnection, tenant_id: TenantId, ex
 
 /// Counts the tenant's listings.
 pub async fn count(db: &DatabaseConnection, tenant_id: TenantId) -> Result<u64> {
-    Ok(listing::Entity::find().filter(listing::Column::TenantId.eq(tenant_id.0)).count(db).await?)
+    Ok(listing::Entity::find()
+        .filter(listing::Column::TenantId.eq(tenant_id.0))
+        .count(db)
+        .await?)
 }
 
 /// The texts to look for in stored values: the search itself, the stored value of every option
@@ -114,7 +134,9 @@ fn search_terms(schema: &[ListingField], search: &str) -> Vec<String> {
     for field in schema.iter().filter(|f| f.field_type == FieldType::Enum) {
         for option in &field.options {
             let labels = [&option.value, &option.label_ja, &option.label_en];
-            if labels.iter().any(|label| fold(label).contains(&folded)) && !terms.contains(&option.value) {
+            if labels.iter().any(|label| fold(label).contains(&folded))
+                && !terms.contains(&option.value)
+            {
                 terms.push(option.value.clone());
             }
         }
@@ -127,5 +149,7 @@ fn search_terms(schema: &[ListingField], search: &str) -> Vec<String> {
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

@@ -8,11 +8,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::{
-    Problem, TenantId, ValidationError,
-    entities::listing_field,
-    error::Result,
-};
+use crate::{Problem, TenantId, ValidationError, entities::listing_field, error::Result};
 
 /// The most fields a tenant may declare.
 pub const MAX_FIELDS: usize = 100;
@@ -48,9 +44,16 @@ impl FieldType {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Text, Self::Number, Self::Enum, Self::Tags, Self::Date, Self::GeoPoint]
-            .into_iter()
-            .find(|t| t.as_str() == value)
+        [
+            Self::Text,
+            Self::Number,
+            Self::Enum,
+            Self::Tags,
+            Self::Date,
+            Self::GeoPoint,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == value)
     }
 }
 
@@ -80,9 +83,11 @@ impl ListingField {
     pub fn find_option(&self, given: &str) -> Option<&EnumOption> {
         let wanted = fold(given);
         self.options.iter().find(|o| o.value == given).or_else(|| {
-            self.options
-                .iter()
-                .find(|o| fold(&o.value) == wanted || fold(&o.label_ja) == wanted || fold(&o.label_en) == wanted)
+            self.options.iter().find(|o| {
+                fold(&o.value) == wanted
+                    || fold(&o.label_ja) == wanted
+                    || fold(&o.label_en) == wanted
+            })
         })
     }
 }
@@ -93,7 +98,10 @@ pub fn fold(text: &str) -> String {
 }
 
 /// Loads the tenant's schema in display order.
-pub async fn get(db: &impl sea_orm::ConnectionTrait, tenant_id: TenantId) -> Result<Vec<ListingField>> {
+pub async fn get(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+) -> Result<Vec<ListingField>> {
     let rows = listing_field::Entity::find()
         .filter(listing_field::Column::TenantId.eq(tenant_id.0))
         .order_by_asc(listing_field::Column::Position)
@@ -105,8 +113,12 @@ pub async fn get(db: &impl sea_orm::ConnectionTrait, tenant_id: TenantId) -> Res
 fn from_row(row: listing_field::Model) -> Result<ListingField> {
     let field_type = FieldType::parse(&row.field_type)
         .ok_or_else(|| anyhow::anyhow!("stored field type {:?} is unknown", row.field_type))?;
-    let options = serde_json::from_str(&row.options)
-        .map_err(|error| anyhow::anyhow!("stored options of field {} are malformed: {error}", row.name))?;
+    let options = serde_json::from_str(&row.options).map_err(|error| {
+        anyhow::anyhow!(
+            "stored options of field {} are malformed: {error}",
+            row.name
+        )
+    })?;
     Ok(ListingField {
         name: row.name,
         field_type,
@@ -156,7 +168,11 @@ pub async fn replace(
 /// other language.
 pub fn validate(fields: Vec<ListingField>) -> Result<Vec<ListingField>, ValidationError> {
     if fields.len() > MAX_FIELDS {
-        return Err(ValidationError::new("fields", None, Problem::TooManyRecords { max: MAX_FIELDS }));
+        return Err(ValidationError::new(
+            "fields",
+            None,
+            Problem::TooManyRecords { max: MAX_FIELDS },
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     fields
@@ -164,15 +180,27 @@ pub fn validate(fields: Vec<ListingField>) -> Result<Vec<ListingField>, Validati
         .map(|mut field| {
             field.name = field.name.trim().to_owned();
             if !is_valid_field_name(&field.name) {
-                return Err(ValidationError::new("name", Some(&field.name), Problem::InvalidFieldName));
+                return Err(ValidationError::new(
+                    "name",
+                    Some(&field.name),
+                    Problem::InvalidFieldName,
+                ));
             }
             if !seen.insert(field.name.clone()) {
-                return Err(ValidationError::new("name", Some(&field.name), Problem::DuplicateFieldName));
+                return Err(ValidationError::new(
+                    "name",
+                    Some(&field.name),
+                    Problem::DuplicateFieldName,
+                ));
             }
             field.label_ja = field.label_ja.trim().to_owned();
             field.label_en = field.label_en.trim().to_owned();
             if field.label_ja.is_empty() && field.label_en.is_empty() {
-                return Err(ValidationError::new(format!("{}.labelJa", field.name), None, Problem::Required));
+                return Err(ValidationError::new(
+                    format!("{}.labelJa", field.name),
+                    None,
+                    Problem::Required,
+                ));
             }
             if field.label_ja.is_empty() {
                 field.label_ja = field.label_en.clone();
@@ -182,7 +210,11 @@ pub fn validate(fields: Vec<ListingField>) -> Result<Vec<ListingField>, Validati
             }
             for label in [&field.label_ja, &field.label_en] {
                 if label.chars().count() > 200 {
-                    return Err(ValidationError::new(format!("{}.label", field.name), Some(label), Problem::TooLong { max: 200 }));
+                    return Err(ValidationError::new(
+                        format!("{}.label", field.name),
+                        Some(label),
+                        Problem::TooLong { max: 200 },
+                    ));
                 }
             }
             validate_options(&mut field)?;
@@ -197,10 +229,18 @@ fn validate_options(field: &mut ListingField) -> Result<(), ValidationError> {
         return Ok(());
     }
     if field.options.is_empty() {
-        return Err(ValidationError::new(field.name.clone(), None, Problem::OptionsRequired));
+        return Err(ValidationError::new(
+            field.name.clone(),
+            None,
+            Problem::OptionsRequired,
+        ));
     }
     if field.options.len() > MAX_OPTIONS {
-        return Err(ValidationError::new(field.name.clone(), None, Problem::TooManyRecords { max: MAX_OPTIONS }));
+        return Err(ValidationError::new(
+            field.name.clone(),
+            None,
+            Problem::TooManyRecords { max: MAX_OPTIONS },
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     for option in &mut field.options {
@@ -212,10 +252,18 @@ fn validate_options(field: &mut ListingField) -> Result<(), ValidationError> {
             return Err(ValidationError::new(option_field, None, Problem::Required));
         }
         if option.value.chars().count() > 200 {
-            return Err(ValidationError::new(option_field, Some(&option.value), Problem::TooLong { max: 200 }));
+            return Err(ValidationError::new(
+                option_field,
+                Some(&option.value),
+                Problem::TooLong { max: 200 },
+            ));
         }
         if !seen.insert(option.value.clone()) {
-            return Err(ValidationError::new(option_field, Some(&option.value), Problem::DuplicateFieldName));
+            return Err(ValidationError::new(
+                option_field,
+                Some(&option.value),
+                Problem::DuplicateFieldName,
+            ));
         }
         if option.label_ja.is_empty() {
             option.label_ja = option.value.clone();
@@ -231,7 +279,9 @@ fn validate_options(field: &mut ListingField) -> Result<(), ValidationError> {
 pub fn is_valid_field_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]
@@ -257,7 +307,10 @@ mod tests {
 
     #[test]
     fn duplicate_and_malformed_names_are_rejected() {
-        let duplicate = validate(vec![field("price", FieldType::Number), field("price", FieldType::Text)]);
+        let duplicate = validate(vec![
+            field("price", FieldType::Number),
+            field("price", FieldType::Text),
+        ]);
         assert_eq!(duplicate.unwrap_err().problem, Problem::DuplicateFieldName);
         let malformed = validate(vec![field("Price", FieldType::Number)]);
         assert_eq!(malformed.unwrap_err().problem, Problem::InvalidFieldName);
@@ -277,8 +330,18 @@ mod tests {
             label_ja: "新宿区".to_owned(),
             label_en: "Shinjuku".to_owned(),
         }];
-        for given in ["Shinjuku Ku", "shinjuku ku", "新宿区", "ＳＨＩＮＪＵＫＵ", " Shinjuku "] {
-            assert_eq!(ward.find_option(given).map(|o| o.value.as_str()), Some("Shinjuku Ku"), "{given}");
+        for given in [
+            "Shinjuku Ku",
+            "shinjuku ku",
+            "新宿区",
+            "ＳＨＩＮＪＵＫＵ",
+            " Shinjuku ",
+        ] {
+            assert_eq!(
+                ward.find_option(given).map(|o| o.value.as_str()),
+                Some("Shinjuku Ku"),
+                "{given}"
+            );
         }
         assert!(ward.find_option("渋谷区").is_none());
     }

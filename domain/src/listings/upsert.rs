@@ -14,9 +14,7 @@ use serde_json::Value;
 
 use super::{schema, values};
 use crate::{
-    ListingId, Problem, TenantId, ValidationError,
-    auth::tokens::sha256_hex,
-    entities::listing,
+    ListingId, Problem, TenantId, ValidationError, auth::tokens::sha256_hex, entities::listing,
     error::Result,
 };
 
@@ -75,9 +73,20 @@ struct Accepted {
 }
 
 /// Validates and stores a batch of listings for the tenant.
-pub async fn upsert(db: &DatabaseConnection, tenant_id: TenantId, records: Vec<ListingRecord>) -> Result<UpsertReport> {
+pub async fn upsert(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    records: Vec<ListingRecord>,
+) -> Result<UpsertReport> {
     if records.len() > MAX_RECORDS_PER_CALL {
-        return Err(ValidationError::new("listings", None, Problem::TooManyRecords { max: MAX_RECORDS_PER_CALL }).into());
+        return Err(ValidationError::new(
+            "listings",
+            None,
+            Problem::TooManyRecords {
+                max: MAX_RECORDS_PER_CALL,
+            },
+        )
+        .into());
     }
     let schema = schema::get(db, tenant_id).await?;
     let (accepted, mut report) = validate_batch(&schema, records);
@@ -99,7 +108,10 @@ pub async fn upsert(db: &DatabaseConnection, tenant_id: TenantId, records: Vec<L
     Ok(report)
 }
 
-fn validate_batch(schema: &[schema::ListingField], records: Vec<ListingRecord>) -> (Vec<Accepted>, UpsertReport) {
+fn validate_batch(
+    schema: &[schema::ListingField],
+    records: Vec<ListingRecord>,
+) -> (Vec<Accepted>, UpsertReport) {
     let mut report = UpsertReport::default();
     let mut accepted = Vec::with_capacity(records.len());
     let mut first_seen: HashMap<String, usize> = HashMap::new();
@@ -108,19 +120,27 @@ fn validate_batch(schema: &[schema::ListingField], records: Vec<ListingRecord>) 
         let external_id = record.external_id.trim().to_owned();
         let mut reject = |errors: Vec<ValidationError>| {
             report.rejected += 1;
-            report.errors.extend(errors.into_iter().map(|error| RecordError {
-                index,
-                external_id: Some(external_id.clone()).filter(|id| !id.is_empty()),
-                error,
-            }));
+            report
+                .errors
+                .extend(errors.into_iter().map(|error| RecordError {
+                    index,
+                    external_id: Some(external_id.clone()).filter(|id| !id.is_empty()),
+                    error,
+                }));
         };
         if let Err(error) = validate_external_id(&external_id) {
             reject(vec![error]);
             continue;
         }
         if let Some(first_index) = first_seen.get(&external_id) {
-            let problem = Problem::DuplicateExternalId { first_index: first_index + 1 };
-            reject(vec![ValidationError::new("externalId", Some(&external_id), problem)]);
+            let problem = Problem::DuplicateExternalId {
+                first_index: first_index + 1,
+            };
+            reject(vec![ValidationError::new(
+                "externalId",
+                Some(&external_id),
+                problem,
+            )]);
             continue;
         }
         first_seen.insert(external_id.clone(), index);
@@ -129,7 +149,11 @@ fn validate_batch(schema: &[schema::ListingField], records: Vec<ListingRecord>) 
             Ok(values) => {
                 let fields_json = serde_json::to_string(&values).unwrap_or_default();
                 let content_hash = sha256_hex(&fields_json);
-                accepted.push(Accepted { external_id, fields_json, content_hash });
+                accepted.push(Accepted {
+                    external_id,
+                    fields_json,
+                    content_hash,
+                });
             }
             Err(errors) => reject(errors),
         }
@@ -142,7 +166,13 @@ fn validate_external_id(external_id: &str) -> Result<(), ValidationError> {
         return Err(ValidationError::new("externalId", None, Problem::Required));
     }
     if external_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
-        return Err(ValidationError::new("externalId", Some(external_id), Problem::TooLong { max: MAX_EXTERNAL_ID_CHARS }));
+        return Err(ValidationError::new(
+            "externalId",
+            Some(external_id),
+            Problem::TooLong {
+                max: MAX_EXTERNAL_ID_CHARS,
+            },
+        ));
     }
     Ok(())
 }
@@ -176,20 +206,33 @@ async fn write_chunk(
         })
         .collect();
 
-    let hash_changed = Expr::col((listing::Entity, listing::Column::ContentHash))
-        .ne(Expr::col((Alias::new("excluded"), listing::Column::ContentHash)));
+    let hash_changed = Expr::col((listing::Entity, listing::Column::ContentHash)).ne(Expr::col((
+        Alias::new("excluded"),
+        listing::Column::ContentHash,
+    )));
     let on_conflict = OnConflict::columns([listing::Column::TenantId, listing::Column::ExternalId])
-        .update_columns([listing::Column::Fields, listing::Column::ContentHash, listing::Column::UpdatedAt])
+        .update_columns([
+            listing::Column::Fields,
+            listing::Column::ContentHash,
+            listing::Column::UpdatedAt,
+        ])
         .action_and_where(hash_changed)
         .to_owned();
-    let written = match listing::Entity::insert_many(rows).on_conflict(on_conflict).exec_with_returning(tx).await {
+    let written = match listing::Entity::insert_many(rows)
+        .on_conflict(on_conflict)
+        .exec_with_returning(tx)
+        .await
+    {
         Ok(written) => written,
         // Every row was an unchanged listing, so the statement returned nothing.
         Err(sea_orm::DbErr::RecordNotInserted) => Vec::new(),
         Err(error) => return Err(error.into()),
     };
 
-    let created = written.iter().filter(|row| new_ids.contains(&row.id)).count();
+    let created = written
+        .iter()
+        .filter(|row| new_ids.contains(&row.id))
+        .count();
     report.created += created;
     report.updated += written.len() - created;
     report.unchanged += chunk.len() - written.len();

@@ -25,33 +25,48 @@ pub const MAX_TAGS: usize = 100;
 pub type Values = BTreeMap<String, Value>;
 
 /// Validates every given value against the schema and collects all problems of the record.
-pub fn normalize(schema: &[ListingField], given: &serde_json::Map<String, Value>) -> Result<Values, Vec<ValidationError>> {
+pub fn normalize(
+    schema: &[ListingField],
+    given: &serde_json::Map<String, Value>,
+) -> Result<Values, Vec<ValidationError>> {
     let mut values = Values::new();
     let mut errors = Vec::new();
 
     for name in given.keys() {
         if !schema.iter().any(|field| &field.name == name) {
-            errors.push(ValidationError::new(name.clone(), None, Problem::UnknownField));
+            errors.push(ValidationError::new(
+                name.clone(),
+                None,
+                Problem::UnknownField,
+            ));
         }
     }
     for field in schema {
         let raw = given.get(&field.name).filter(|value| !is_missing(value));
         match raw {
-            None if field.required => {
-                errors.push(ValidationError::new(field.name.clone(), None, Problem::Required))
-            }
+            None if field.required => errors.push(ValidationError::new(
+                field.name.clone(),
+                None,
+                Problem::Required,
+            )),
             None => {}
             Some(raw) => match normalize_value(field, raw) {
                 Ok(value) => {
                     values.insert(field.name.clone(), value);
                 }
-                Err(problem) => {
-                    errors.push(ValidationError::new(field.name.clone(), Some(&display(raw)), problem))
-                }
+                Err(problem) => errors.push(ValidationError::new(
+                    field.name.clone(),
+                    Some(&display(raw)),
+                    problem,
+                )),
             },
         }
     }
-    if errors.is_empty() { Ok(values) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
+    }
 }
 
 fn is_missing(value: &Value) -> bool {
@@ -89,7 +104,9 @@ fn normalize_text(raw: &Value) -> Result<Value, Problem> {
         _ => return Err(Problem::NotText),
     };
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(Problem::TooLong { max: MAX_TEXT_CHARS });
+        return Err(Problem::TooLong {
+            max: MAX_TEXT_CHARS,
+        });
     }
     Ok(Value::String(text))
 }
@@ -142,7 +159,10 @@ fn range_from_object(object: &serde_json::Map<String, Value>) -> Option<Amount> 
 fn number_value(number: f64) -> Value {
     const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0; // 2^53
     if number.fract() == 0.0 && number.abs() < MAX_EXACT_INTEGER {
-        #[expect(clippy::cast_possible_truncation, reason = "checked to be a whole number below 2^53")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "checked to be a whole number below 2^53"
+        )]
         let integer = number as i64;
         json!(integer)
     } else {
@@ -159,7 +179,9 @@ fn normalize_enum(field: &ListingField, raw: &Value) -> Result<Value, Problem> {
     field
         .find_option(&text)
         .map(|option| Value::String(option.value.clone()))
-        .ok_or_else(|| Problem::UnknownOption { allowed: field.options.iter().map(|o| o.value.clone()).collect() })
+        .ok_or_else(|| Problem::UnknownOption {
+            allowed: field.options.iter().map(|o| o.value.clone()).collect(),
+        })
 }
 
 fn normalize_tags(raw: &Value) -> Result<Value, Problem> {
@@ -173,7 +195,10 @@ fn normalize_tags(raw: &Value) -> Result<Value, Problem> {
             })
             .collect::<Result<_, _>>()?,
         // Feeds separate tags with ASCII or Japanese commas, or vertical bars.
-        Value::String(text) => text.split([',', '、', '，', '|']).map(str::to_owned).collect(),
+        Value::String(text) => text
+            .split([',', '、', '，', '|'])
+            .map(str::to_owned)
+            .collect(),
         _ => return Err(Problem::NotTags),
     };
     let mut tags: Vec<String> = Vec::new();
@@ -189,8 +214,12 @@ fn normalize_tags(raw: &Value) -> Result<Value, Problem> {
 }
 
 fn normalize_date(raw: &Value) -> Result<Value, Problem> {
-    let Value::String(text) = raw else { return Err(Problem::NotADate) };
-    parse_date(text).map(|date| Value::String(date.format("%Y-%m-%d").to_string())).ok_or(Problem::NotADate)
+    let Value::String(text) = raw else {
+        return Err(Problem::NotADate);
+    };
+    parse_date(text)
+        .map(|date| Value::String(date.format("%Y-%m-%d").to_string()))
+        .ok_or(Problem::NotADate)
 }
 
 /// Reads `2024-04-01`, `2024/4/1`, `2024年4月1日`, an RFC 3339 timestamp (its date part) and the
@@ -200,21 +229,40 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     if let Ok(timestamp) = chrono::DateTime::parse_from_rfc3339(text) {
         return Some(timestamp.date_naive());
     }
-    let formats = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%d/%m/%Y", "%Y.%m.%d"];
-    formats.iter().find_map(|format| NaiveDate::parse_from_str(text, format).ok())
+    let formats = [
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "%Y年%m月%d日",
+        "%d/%m/%Y",
+        "%Y.%m.%d",
+    ];
+    formats
+        .iter()
+        .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
 }
 
 fn normalize_geo_point(raw: &Value) -> Result<Value, Problem> {
     let pair = match raw {
         Value::Object(object) => {
-            let pick = |keys: [&str; 2]| keys.iter().find_map(|k| object.get(*k)).and_then(coordinate);
+            let pick = |keys: [&str; 2]| {
+                keys.iter()
+                    .find_map(|k| object.get(*k))
+                    .and_then(coordinate)
+            };
             pick(["lat", "latitude"]).zip(pick(["lon", "longitude"]))
         }
         Value::Array(items) if items.len() == 2 => coordinate(&items[0]).zip(coordinate(&items[1])),
         Value::String(text) => {
             let mut parts = text.split([',', ' ']).filter(|p| !p.is_empty());
-            let pair = (parts.next().and_then(parse_number), parts.next().and_then(parse_number));
-            if parts.next().is_some() { None } else { pair.0.zip(pair.1) }
+            let pair = (
+                parts.next().and_then(parse_number),
+                parts.next().and_then(parse_number),
+            );
+            if parts.next().is_some() {
+                None
+            } else {
+                pair.0.zip(pair.1)
+            }
         }
         _ => None,
     };
@@ -247,7 +295,11 @@ mod tests {
             label_en: name.to_owned(),
             required,
             options: if field_type == FieldType::Enum {
-                vec![EnumOption { value: "Shinjuku Ku".into(), label_ja: "新宿区".into(), label_en: "Shinjuku".into() }]
+                vec![EnumOption {
+                    value: "Shinjuku Ku".into(),
+                    label_ja: "新宿区".into(),
+                    label_en: "Shinjuku".into(),
+                }]
             } else {
                 vec![]
             },
@@ -288,26 +340,38 @@ mod tests {
         assert_eq!(values["ward"], json!("Shinjuku Ku"));
         assert_eq!(values["tags"], json!(["駅近", "ペット可"]));
         assert_eq!(values["last_review"], json!("2018-07-28"));
-        assert_eq!(values["location"], json!({"lat": 35.67152, "lon": 139.71203}));
+        assert_eq!(
+            values["location"],
+            json!({"lat": 35.67152, "lon": 139.71203})
+        );
     }
 
     #[test]
     fn number_ranges_are_stored_with_known_sides_only() {
+        let values =
+            normalize(&schema(), &given(json!({"name": "x", "price": "12万円～"}))).unwrap();
+        assert_eq!(values["price"], json!({"min": 120000}));
         let values = normalize(
             &schema(),
-            &given(json!({"name": "x", "price": "12万円～"})),
+            &given(json!({"name": "x", "price": {"min": "5.5万", "max": 67500}})),
         )
         .unwrap();
-        assert_eq!(values["price"], json!({"min": 120000}));
-        let values = normalize(&schema(), &given(json!({"name": "x", "price": {"min": "5.5万", "max": 67500}}))).unwrap();
         assert_eq!(values["price"], json!({"min": 55000, "max": 67500}));
-        let errors = normalize(&schema(), &given(json!({"name": "x", "price": {"min": 9, "max": 1}}))).unwrap_err();
+        let errors = normalize(
+            &schema(),
+            &given(json!({"name": "x", "price": {"min": 9, "max": 1}})),
+        )
+        .unwrap_err();
         assert_eq!(errors[0].problem, Problem::NotANumber);
     }
 
     #[test]
     fn missing_optional_values_are_left_out() {
-        let values = normalize(&schema(), &given(json!({"name": "x", "price": "", "ward": null}))).unwrap();
+        let values = normalize(
+            &schema(),
+            &given(json!({"name": "x", "price": "", "ward": null})),
+        )
+        .unwrap();
         assert!(!values.contains_key("price"));
         assert!(!values.contains_key("ward"));
     }
@@ -316,27 +380,57 @@ mod tests {
     fn every_problem_of_a_record_is_reported_with_field_and_value() {
         let errors = normalize(
             &schema(),
-            &given(json!({"price": "高い", "ward": "渋谷区", "colour": "red", "location": "north"})),
+            &given(
+                json!({"price": "高い", "ward": "渋谷区", "colour": "red", "location": "north"}),
+            ),
         )
         .unwrap_err();
-        let by_field = |name: &str| errors.iter().find(|e| e.field == name).map(|e| (e.value.clone(), e.problem.clone()));
+        let by_field = |name: &str| {
+            errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| (e.value.clone(), e.problem.clone()))
+        };
         assert_eq!(by_field("name"), Some((None, Problem::Required)));
-        assert_eq!(by_field("price"), Some((Some("高い".into()), Problem::NotANumber)));
-        assert!(matches!(by_field("ward"), Some((Some(_), Problem::UnknownOption { .. }))));
+        assert_eq!(
+            by_field("price"),
+            Some((Some("高い".into()), Problem::NotANumber))
+        );
+        assert!(matches!(
+            by_field("ward"),
+            Some((Some(_), Problem::UnknownOption { .. }))
+        ));
         assert_eq!(by_field("colour"), Some((None, Problem::UnknownField)));
-        assert_eq!(by_field("location"), Some((Some("north".into()), Problem::NotAGeoPoint)));
+        assert_eq!(
+            by_field("location"),
+            Some((Some("north".into()), Problem::NotAGeoPoint))
+        );
     }
 
     #[test]
     fn out_of_range_coordinates_are_rejected() {
-        let errors = normalize(&schema(), &given(json!({"name": "x", "location": {"lat": 95, "lon": 0}}))).unwrap_err();
+        let errors = normalize(
+            &schema(),
+            &given(json!({"name": "x", "location": {"lat": 95, "lon": 0}})),
+        )
+        .unwrap_err();
         assert_eq!(errors[0].problem, Problem::NotAGeoPoint);
     }
 
     #[test]
     fn dates_in_japanese_and_iso_forms_parse() {
-        for text in ["2024-04-01", "2024/4/1", "2024年4月1日", "01/04/2024", "2024-04-01T09:00:00+09:00"] {
-            assert_eq!(parse_date(text), NaiveDate::from_ymd_opt(2024, 4, 1), "{text}");
+        for text in [
+            "2024-04-01",
+            "2024/4/1",
+            "2024年4月1日",
+            "01/04/2024",
+            "2024-04-01T09:00:00+09:00",
+        ] {
+            assert_eq!(
+                parse_date(text),
+                NaiveDate::from_ymd_opt(2024, 4, 1),
+                "{text}"
+            );
         }
         assert_eq!(parse_date("April 1"), None);
     }

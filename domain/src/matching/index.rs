@@ -18,8 +18,10 @@ use serde_json::Value;
 
 use super::{
     evaluate::{clause_holds, date_key, listing_text},
-    model::{Clause, ListingAmount, MemberProfile, Operand, Operator, ProfileValue, Rule, RuleId, day_number, distance_km,
-        listing_point, listing_terms},
+    model::{
+        Clause, ListingAmount, MemberProfile, Operand, Operator, ProfileValue, Rule, RuleId,
+        day_number, distance_km, listing_point, listing_terms,
+    },
 };
 
 /// Buckets per threshold index: more buckets make each query touch fewer members one by one and
@@ -49,14 +51,28 @@ struct ClauseIndex {
 }
 
 enum IndexKind {
-    Terms { postings: HashMap<String, RoaringBitmap> },
+    Terms {
+        postings: HashMap<String, RoaringBitmap>,
+    },
     /// `automaton` is `None` only if building it failed; the keywords are then searched one by one.
-    Keywords { automaton: Option<AhoCorasick>, keywords: Vec<String>, postings: Vec<RoaringBitmap> },
+    Keywords {
+        automaton: Option<AhoCorasick>,
+        keywords: Vec<String>,
+        postings: Vec<RoaringBitmap>,
+    },
     /// `AtMost`, `AtLeast` and dates: one threshold per member.
     Threshold(Thresholds),
     /// `Overlaps`: the member's lower and upper bounds; members without a bound are unbounded.
-    Range { lower: Thresholds, upper: Thresholds, no_lower: RoaringBitmap, no_upper: RoaringBitmap },
-    Circles { cells: HashMap<(i32, i32), RoaringBitmap>, circles: HashMap<u32, (f64, f64, f64)> },
+    Range {
+        lower: Thresholds,
+        upper: Thresholds,
+        no_lower: RoaringBitmap,
+        no_upper: RoaringBitmap,
+    },
+    Circles {
+        cells: HashMap<(i32, i32), RoaringBitmap>,
+        circles: HashMap<u32, (f64, f64, f64)>,
+    },
 }
 
 /// Which side of a threshold a query asks for.
@@ -99,7 +115,9 @@ impl Thresholds {
         let bucket_size = count.div_ceil(BUCKETS).max(1);
         let block_size = bucket_size.div_ceil(BLOCKS).max(1);
         let bucket_count = count.div_ceil(bucket_size);
-        let bitmap_of = |range: std::ops::Range<usize>| -> RoaringBitmap { members[range].iter().copied().collect() };
+        let bitmap_of = |range: std::ops::Range<usize>| -> RoaringBitmap {
+            members[range].iter().copied().collect()
+        };
 
         let mut whole = Vec::with_capacity(bucket_count + 1);
         let mut within = Vec::with_capacity(bucket_count);
@@ -116,13 +134,25 @@ impl Thresholds {
             within.push(
                 (0..blocks)
                     .map(|j| match side {
-                        Side::AtLeast => bitmap_of((bucket_start + j * block_size).min(bucket_end)..bucket_end),
-                        Side::AtMost => bitmap_of(bucket_start..(bucket_start + (j + 1) * block_size).min(bucket_end)),
+                        Side::AtLeast => {
+                            bitmap_of((bucket_start + j * block_size).min(bucket_end)..bucket_end)
+                        }
+                        Side::AtMost => bitmap_of(
+                            bucket_start..(bucket_start + (j + 1) * block_size).min(bucket_end),
+                        ),
                     })
                     .collect(),
             );
         }
-        Self { side, sorted, members, bucket_size, block_size, whole, within }
+        Self {
+            side,
+            sorted,
+            members,
+            bucket_size,
+            block_size,
+            whole,
+            within,
+        }
     }
 
     /// Every member on this index's side of `value`, exactly, as borrowed bitmaps minus the few
@@ -134,7 +164,10 @@ impl Thresholds {
                 if first >= self.sorted.len() {
                     return Candidates::none();
                 }
-                let (k, j) = (first / self.bucket_size, (first % self.bucket_size) / self.block_size);
+                let (k, j) = (
+                    first / self.bucket_size,
+                    (first % self.bucket_size) / self.block_size,
+                );
                 let block_start = k * self.bucket_size + j * self.block_size;
                 // Members of the block that sort before `first` are below the value.
                 let below = self.members[block_start..first].iter().copied().collect();
@@ -146,7 +179,10 @@ impl Thresholds {
                     return Candidates::none();
                 }
                 let last = end - 1;
-                let (k, j) = (last / self.bucket_size, (last % self.bucket_size) / self.block_size);
+                let (k, j) = (
+                    last / self.bucket_size,
+                    (last % self.bucket_size) / self.block_size,
+                );
                 let bucket_end = ((k + 1) * self.bucket_size).min(self.sorted.len());
                 let block_end = (k * self.bucket_size + (j + 1) * self.block_size).min(bucket_end);
                 // Members of the block that sort after `last` are above the value.
@@ -167,15 +203,24 @@ struct Candidates<'i> {
 
 impl<'i> Candidates<'i> {
     fn none() -> Self {
-        Self { parts: Vec::new(), minus: RoaringBitmap::new() }
+        Self {
+            parts: Vec::new(),
+            minus: RoaringBitmap::new(),
+        }
     }
 
     fn exact(bitmap: Cow<'i, RoaringBitmap>) -> Self {
-        Self { parts: vec![bitmap], minus: RoaringBitmap::new() }
+        Self {
+            parts: vec![bitmap],
+            minus: RoaringBitmap::new(),
+        }
     }
 
     fn union(parts: Vec<&'i RoaringBitmap>, minus: RoaringBitmap) -> Self {
-        Self { parts: parts.into_iter().map(Cow::Borrowed).collect(), minus }
+        Self {
+            parts: parts.into_iter().map(Cow::Borrowed).collect(),
+            minus,
+        }
     }
 
     fn with(mut self, part: &'i RoaringBitmap) -> Self {
@@ -193,7 +238,11 @@ impl<'i> Candidates<'i> {
     }
 
     fn into_bitmap(mut self) -> RoaringBitmap {
-        let mut result = if self.parts.len() == 1 { self.parts.swap_remove(0).into_owned() } else { union(self.parts.iter().map(AsRef::as_ref).collect()).into_owned() };
+        let mut result = if self.parts.len() == 1 {
+            self.parts.swap_remove(0).into_owned()
+        } else {
+            union(self.parts.iter().map(AsRef::as_ref).collect()).into_owned()
+        };
         result -= &self.minus;
         result
     }
@@ -234,8 +283,16 @@ enum Accumulator {
     Terms(HashMap<String, RoaringBitmap>),
     Keywords(HashMap<String, RoaringBitmap>),
     Threshold(Vec<(f64, u32)>),
-    Range { lower: Vec<(f64, u32)>, upper: Vec<(f64, u32)>, no_lower: RoaringBitmap, no_upper: RoaringBitmap },
-    Circles { cells: HashMap<(i32, i32), RoaringBitmap>, circles: HashMap<u32, (f64, f64, f64)> },
+    Range {
+        lower: Vec<(f64, u32)>,
+        upper: Vec<(f64, u32)>,
+        no_lower: RoaringBitmap,
+        no_upper: RoaringBitmap,
+    },
+    Circles {
+        cells: HashMap<(i32, i32), RoaringBitmap>,
+        circles: HashMap<u32, (f64, f64, f64)>,
+    },
 }
 
 impl MatcherBuilder {
@@ -255,14 +312,19 @@ impl MatcherBuilder {
                         Operand::Constant(_) => builder.constant_clauses.push(clause.clone()),
                         Operand::Profile(field) => {
                             builder.profile_fields.push(field.clone());
-                            builder.clauses.push((clause.clone(), Accumulator::new(clause.operator)));
+                            builder
+                                .clauses
+                                .push((clause.clone(), Accumulator::new(clause.operator)));
                         }
                     }
                 }
                 builder
             })
             .collect();
-        Self { rules, member_count: 0 }
+        Self {
+            rules,
+            member_count: 0,
+        }
     }
 
     /// Adds the next member and returns its number in match results.
@@ -270,7 +332,11 @@ impl MatcherBuilder {
         let member = self.member_count;
         self.member_count += 1;
         for rule in &mut self.rules {
-            if !rule.profile_fields.iter().all(|field| profile.contains_key(field)) {
+            if !rule
+                .profile_fields
+                .iter()
+                .all(|field| profile.contains_key(field))
+            {
                 continue;
             }
             rule.eligible.insert(member);
@@ -325,7 +391,9 @@ impl Matcher {
         let mut seen = RoaringBitmap::new();
         let mut per_rule = Vec::new();
         for rule in &self.rules {
-            let Some(mut members) = rule.matches(listing, &mut prepared) else { continue };
+            let Some(mut members) = rule.matches(listing, &mut prepared) else {
+                continue;
+            };
             members -= &seen;
             if members.is_empty() {
                 continue;
@@ -354,7 +422,9 @@ impl Matches {
 
     /// Each matched member with its rule, grouped by rule.
     pub fn iter(&self) -> impl Iterator<Item = (u32, RuleId)> + '_ {
-        self.per_rule.iter().flat_map(|(rule, members)| members.iter().map(move |member| (member, *rule)))
+        self.per_rule
+            .iter()
+            .flat_map(|(rule, members)| members.iter().map(move |member| (member, *rule)))
     }
 
     /// Each matched member with its rule, sorted by member.
@@ -366,10 +436,18 @@ impl Matches {
 }
 
 impl RuleIndex {
-    fn matches<'l>(&self, listing: &'l Value, prepared: &mut HashMap<&'l str, Prepared<'l>>) -> Option<RoaringBitmap> {
+    fn matches<'l>(
+        &self,
+        listing: &'l Value,
+        prepared: &mut HashMap<&'l str, Prepared<'l>>,
+    ) -> Option<RoaringBitmap> {
         for clause in &self.constant_clauses {
-            let Operand::Constant(operand) = &clause.operand else { continue };
-            let value = listing.get(&clause.listing_field).filter(|v| !v.is_null())?;
+            let Operand::Constant(operand) = &clause.operand else {
+                continue;
+            };
+            let value = listing
+                .get(&clause.listing_field)
+                .filter(|v| !v.is_null())?;
             if !clause_holds(clause.operator, operand, value) {
                 return None;
             }
@@ -381,7 +459,9 @@ impl RuleIndex {
             if value.is_null() {
                 return None;
             }
-            let prepared = prepared.entry(field.as_str()).or_insert_with(|| Prepared { value, text: None });
+            let prepared = prepared
+                .entry(field.as_str())
+                .or_insert_with(|| Prepared { value, text: None });
             let first_new = candidates.len();
             clause.candidates(prepared, &mut candidates);
             if candidates[first_new..].iter().any(Candidates::is_empty) {
@@ -402,11 +482,17 @@ impl RuleIndex {
 
         // The listing's side of each superset clause is read once, so that checking a member
         // is a few array reads and comparisons.
-        let checks: Vec<Check<'_>> = self.clauses.iter().filter_map(|clause| clause.check(listing)).collect();
+        let checks: Vec<Check<'_>> = self
+            .clauses
+            .iter()
+            .filter_map(|clause| clause.check(listing))
+            .collect();
         if checks.is_empty() {
             return Some(survivors);
         }
-        let verified = survivors.iter().filter(|member| checks.iter().all(|check| check.passes(*member)));
+        let verified = survivors
+            .iter()
+            .filter(|member| checks.iter().all(|check| check.passes(*member)));
         Some(RoaringBitmap::from_sorted_iter(verified).unwrap_or_default())
     }
 }
@@ -425,7 +511,10 @@ impl Accumulator {
                 no_lower: RoaringBitmap::new(),
                 no_upper: RoaringBitmap::new(),
             },
-            Operator::WithinDistance => Accumulator::Circles { cells: HashMap::new(), circles: HashMap::new() },
+            Operator::WithinDistance => Accumulator::Circles {
+                cells: HashMap::new(),
+                circles: HashMap::new(),
+            },
         }
     }
 
@@ -433,14 +522,29 @@ impl Accumulator {
     /// member never matches the clause, as in plain evaluation.
     fn add(&mut self, member: u32, value: &ProfileValue) {
         match (self, value) {
-            (Accumulator::Terms(postings) | Accumulator::Keywords(postings), ProfileValue::Set(terms)) => {
+            (
+                Accumulator::Terms(postings) | Accumulator::Keywords(postings),
+                ProfileValue::Set(terms),
+            ) => {
                 for term in terms {
                     postings.entry(term.clone()).or_default().insert(member);
                 }
             }
-            (Accumulator::Threshold(entries), ProfileValue::Number(number)) => entries.push((*number, member)),
-            (Accumulator::Threshold(entries), ProfileValue::Date(date)) => entries.push((day_number(*date), member)),
-            (Accumulator::Range { lower, upper, no_lower, no_upper }, value) => {
+            (Accumulator::Threshold(entries), ProfileValue::Number(number)) => {
+                entries.push((*number, member))
+            }
+            (Accumulator::Threshold(entries), ProfileValue::Date(date)) => {
+                entries.push((day_number(*date), member))
+            }
+            (
+                Accumulator::Range {
+                    lower,
+                    upper,
+                    no_lower,
+                    no_upper,
+                },
+                value,
+            ) => {
                 let (min, max) = match value {
                     ProfileValue::Range { min, max } => (*min, *max),
                     ProfileValue::Number(number) => (Some(*number), Some(*number)),
@@ -459,7 +563,14 @@ impl Accumulator {
                     }
                 }
             }
-            (Accumulator::Circles { cells, circles }, ProfileValue::Circle { lat, lon, radius_km }) => {
+            (
+                Accumulator::Circles { cells, circles },
+                ProfileValue::Circle {
+                    lat,
+                    lon,
+                    radius_km,
+                },
+            ) => {
                 circles.insert(member, (*lat, *lon, *radius_km));
                 let lat_span = radius_km / 111.0;
                 let lon_span = radius_km / (111.0 * lat.to_radians().cos().max(0.01));
@@ -479,10 +590,15 @@ impl Accumulator {
         match self {
             Accumulator::Terms(postings) => IndexKind::Terms { postings },
             Accumulator::Keywords(by_keyword) => {
-                let (keywords, postings): (Vec<String>, Vec<RoaringBitmap>) = by_keyword.into_iter().unzip();
+                let (keywords, postings): (Vec<String>, Vec<RoaringBitmap>) =
+                    by_keyword.into_iter().unzip();
                 // Building fails only for patterns beyond the automaton's size limits.
                 let automaton = AhoCorasick::new(&keywords).ok();
-                IndexKind::Keywords { automaton, keywords, postings }
+                IndexKind::Keywords {
+                    automaton,
+                    keywords,
+                    postings,
+                }
             }
             // `AtMost` and `OnOrBefore` ask for members whose limit is at least the listing's
             // value; `AtLeast` and `OnOrAfter` for members whose limit is at most it.
@@ -495,7 +611,12 @@ impl Accumulator {
             }
             // Overlap: the member's lower bound is at most the listing's high end, and the upper
             // bound at least its low end.
-            Accumulator::Range { lower, upper, no_lower, no_upper } => IndexKind::Range {
+            Accumulator::Range {
+                lower,
+                upper,
+                no_lower,
+                no_upper,
+            } => IndexKind::Range {
                 lower: Thresholds::build(lower, Side::AtMost),
                 upper: Thresholds::build(upper, Side::AtLeast),
                 no_lower,
@@ -513,19 +634,33 @@ impl ClauseIndex {
         let value = prepared.value;
         let empty = || Cow::Owned(RoaringBitmap::new());
         let bitmap = match (&self.kind, self.operator) {
-            (IndexKind::Terms { postings }, Operator::InSet) => {
-                union(listing_terms(value).iter().filter_map(|term| postings.get(term)).collect())
-            }
+            (IndexKind::Terms { postings }, Operator::InSet) => union(
+                listing_terms(value)
+                    .iter()
+                    .filter_map(|term| postings.get(term))
+                    .collect(),
+            ),
             (IndexKind::Terms { postings }, _) => {
                 let terms = listing_terms(value);
                 if terms.is_empty() {
                     empty()
                 } else {
                     let everyone = union(postings.values().collect()).into_owned();
-                    Cow::Owned(everyone - union(terms.iter().filter_map(|term| postings.get(term)).collect()).as_ref())
+                    Cow::Owned(
+                        everyone
+                            - union(terms.iter().filter_map(|term| postings.get(term)).collect())
+                                .as_ref(),
+                    )
                 }
             }
-            (IndexKind::Keywords { automaton, keywords, postings }, _) => {
+            (
+                IndexKind::Keywords {
+                    automaton,
+                    keywords,
+                    postings,
+                },
+                _,
+            ) => {
                 let text = prepared.text.get_or_insert_with(|| listing_text(value));
                 let found: Vec<&RoaringBitmap> = match automaton {
                     Some(automaton) => automaton
@@ -545,15 +680,28 @@ impl ClauseIndex {
                 let key = match operator {
                     // Some unit of the listing costs at most the member's limit: compare its
                     // cheapest unit. "At least" compares its largest unit.
-                    Operator::AtMost => ListingAmount::from_value(value).and_then(ListingAmount::lowest_known),
-                    Operator::AtLeast => ListingAmount::from_value(value).and_then(ListingAmount::highest_known),
+                    Operator::AtMost => {
+                        ListingAmount::from_value(value).and_then(ListingAmount::lowest_known)
+                    }
+                    Operator::AtLeast => {
+                        ListingAmount::from_value(value).and_then(ListingAmount::highest_known)
+                    }
                     _ => date_key(value),
                 };
                 out.push(key.map_or_else(Candidates::none, |x| thresholds.query(x)));
                 return;
             }
-            (IndexKind::Range { lower, upper, no_lower, no_upper }, _) => {
-                let bounds = ListingAmount::from_value(value).and_then(|a| a.lowest_known().zip(a.highest_known()));
+            (
+                IndexKind::Range {
+                    lower,
+                    upper,
+                    no_lower,
+                    no_upper,
+                },
+                _,
+            ) => {
+                let bounds = ListingAmount::from_value(value)
+                    .and_then(|a| a.lowest_known().zip(a.highest_known()));
                 let Some((low, high)) = bounds else {
                     out.push(Candidates::none());
                     return;
@@ -574,7 +722,9 @@ impl ClauseIndex {
     fn check(&self, listing: &Value) -> Option<Check<'_>> {
         let value = listing.get(&self.listing_field)?;
         match &self.kind {
-            IndexKind::Circles { circles, .. } => Some(Check::Within(circles, listing_point(value)?)),
+            IndexKind::Circles { circles, .. } => {
+                Some(Check::Within(circles, listing_point(value)?))
+            }
             _ => None,
         }
     }
@@ -589,9 +739,11 @@ enum Check<'a> {
 impl Check<'_> {
     fn passes(&self, member: u32) -> bool {
         match self {
-            Check::Within(circles, point) => circles
-                .get(&member)
-                .is_some_and(|(lat, lon, radius_km)| distance_km(*point, (*lat, *lon)) <= *radius_km),
+            Check::Within(circles, point) => {
+                circles.get(&member).is_some_and(|(lat, lon, radius_km)| {
+                    distance_km(*point, (*lat, *lon)) <= *radius_km
+                })
+            }
         }
     }
 }
@@ -610,9 +762,15 @@ fn union(bitmaps: Vec<&RoaringBitmap>) -> Cow<'_, RoaringBitmap> {
     }
 }
 
-#[expect(clippy::cast_possible_truncation, reason = "cell indices of valid coordinates fit in i32")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "cell indices of valid coordinates fit in i32"
+)]
 fn cell_of(lat: f64, lon: f64) -> (i32, i32) {
-    ((lat / CELL_DEGREES).floor() as i32, (lon / CELL_DEGREES).floor() as i32)
+    (
+        (lat / CELL_DEGREES).floor() as i32,
+        (lon / CELL_DEGREES).floor() as i32,
+    )
 }
 
 #[cfg(test)]
@@ -623,12 +781,23 @@ mod tests {
     use super::*;
     use crate::matching::evaluate;
 
-    const WARDS: [&str; 6] = ["Shibuya Ku", "Shinjuku Ku", "Taito Ku", "Minato Ku", "Sumida Ku", "Toshima Ku"];
+    const WARDS: [&str; 6] = [
+        "Shibuya Ku",
+        "Shinjuku Ku",
+        "Taito Ku",
+        "Minato Ku",
+        "Sumida Ku",
+        "Toshima Ku",
+    ];
     const ROOMS: [&str; 3] = ["Entire home/apt", "Private room", "Shared room"];
     const WORDS: [&str; 5] = ["駅近", "ペット可", "station", "ｽﾃｰｼｮﾝ", "新築"];
 
     fn clause(listing_field: &str, operator: Operator, profile_field: &str) -> Clause {
-        Clause { listing_field: listing_field.into(), operator, operand: Operand::Profile(profile_field.into()) }
+        Clause {
+            listing_field: listing_field.into(),
+            operator,
+            operand: Operand::Profile(profile_field.into()),
+        }
     }
 
     fn rules() -> Vec<Rule> {
@@ -658,7 +827,10 @@ mod tests {
                     Clause {
                         listing_field: "room_type".into(),
                         operator: Operator::InSet,
-                        operand: Operand::Constant(ProfileValue::set(["Entire home/apt", "Private room"])),
+                        operand: Operand::Constant(ProfileValue::set([
+                            "Entire home/apt",
+                            "Private room",
+                        ])),
                     },
                 ],
             },
@@ -672,25 +844,52 @@ mod tests {
         let rooms: Vec<&str> = ROOMS.choose_multiple(rng, room_count).copied().collect();
         let word_count = rng.random_range(1..=2);
         let words: Vec<&str> = WORDS.choose_multiple(rng, word_count).copied().collect();
-        let budget_min = rng.random_bool(0.7).then(|| f64::from(rng.random_range(1..=10)) * 5_000.0);
-        let budget_max = rng.random_bool(0.7).then(|| budget_min.unwrap_or(0.0) + f64::from(rng.random_range(0..=10)) * 5_000.0);
+        let budget_min = rng
+            .random_bool(0.7)
+            .then(|| f64::from(rng.random_range(1..=10)) * 5_000.0);
+        let budget_max = rng
+            .random_bool(0.7)
+            .then(|| budget_min.unwrap_or(0.0) + f64::from(rng.random_range(0..=10)) * 5_000.0);
         let avoid = *WARDS.choose(rng).unwrap_or(&"Minato Ku");
-        let (lat, lon) = (35.60 + rng.random_range(0.0..0.15), 139.65 + rng.random_range(0.0..0.15));
-        let since = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap() + chrono::Duration::days(rng.random_range(0..300));
+        let (lat, lon) = (
+            35.60 + rng.random_range(0.0..0.15),
+            139.65 + rng.random_range(0.0..0.15),
+        );
+        let since = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap()
+            + chrono::Duration::days(rng.random_range(0..300));
 
         // Prices on a coarse grid, so that many members share a threshold across buckets.
         let mut candidates = vec![
             ("wards", ProfileValue::set(wards)),
-            ("max_price", ProfileValue::Number(f64::from(rng.random_range(1..=20)) * 5_000.0)),
-            ("min_price", ProfileValue::Number(f64::from(rng.random_range(1..=20)) * 5_000.0)),
+            (
+                "max_price",
+                ProfileValue::Number(f64::from(rng.random_range(1..=20)) * 5_000.0),
+            ),
+            (
+                "min_price",
+                ProfileValue::Number(f64::from(rng.random_range(1..=20)) * 5_000.0),
+            ),
             ("room_types", ProfileValue::set(rooms)),
             ("keywords", ProfileValue::set(words)),
             ("avoid", ProfileValue::set([avoid])),
-            ("area", ProfileValue::Circle { lat, lon, radius_km: rng.random_range(0.5..6.0) }),
+            (
+                "area",
+                ProfileValue::Circle {
+                    lat,
+                    lon,
+                    radius_km: rng.random_range(0.5..6.0),
+                },
+            ),
             ("since", ProfileValue::Date(since)),
         ];
         if budget_min.is_some() || budget_max.is_some() {
-            candidates.push(("budget", ProfileValue::Range { min: budget_min, max: budget_max }));
+            candidates.push((
+                "budget",
+                ProfileValue::Range {
+                    min: budget_min,
+                    max: budget_max,
+                },
+            ));
         }
         // Each field is left empty by one member in five.
         candidates
@@ -711,8 +910,12 @@ mod tests {
         let room = *ROOMS.choose(rng).unwrap();
         let word = *WORDS.choose(rng).unwrap();
         let name = format!("Room {word} {}", rng.random_range(0..100));
-        let (lat, lon) = (35.60 + rng.random_range(0.0..0.15), 139.65 + rng.random_range(0.0..0.15));
-        let reviewed = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap() + chrono::Duration::days(rng.random_range(0..300));
+        let (lat, lon) = (
+            35.60 + rng.random_range(0.0..0.15),
+            139.65 + rng.random_range(0.0..0.15),
+        );
+        let reviewed = chrono::NaiveDate::from_ymd_opt(2019, 1, 1).unwrap()
+            + chrono::Duration::days(rng.random_range(0..300));
         let mut listing = json!({
             "ward": ward,
             "price": price,
@@ -723,7 +926,9 @@ mod tests {
         });
         // Some listings lack a field, which must never match a clause on it.
         if rng.random_bool(0.1) {
-            let field = ["ward", "price", "name", "location", "reviewed"].choose(rng).unwrap();
+            let field = ["ward", "price", "name", "location", "reviewed"]
+                .choose(rng)
+                .unwrap();
             listing.as_object_mut().unwrap().remove(*field);
         }
         listing
@@ -742,37 +947,74 @@ mod tests {
                 .iter()
                 .enumerate()
                 .filter_map(|(member, profile)| {
-                    rules.iter().find(|rule| evaluate(rule, profile, &listing)).map(|rule| (member as u32, rule.id))
+                    rules
+                        .iter()
+                        .find(|rule| evaluate(rule, profile, &listing))
+                        .map(|rule| (member as u32, rule.id))
                 })
                 .collect();
             total += expected.len();
-            assert_eq!(matcher.matches(&listing).to_sorted_vec(), expected, "listing {listing}");
+            assert_eq!(
+                matcher.matches(&listing).to_sorted_vec(),
+                expected,
+                "listing {listing}"
+            );
         }
-        assert!(total > 1_000, "the random data should produce many matches, got {total}");
+        assert!(
+            total > 1_000,
+            "the random data should produce many matches, got {total}"
+        );
     }
 
     #[test]
     fn thresholds_are_exact_across_bucket_and_block_boundaries() {
         // Ties across boundaries: values 0..=99 repeated in blocks of 37, over 10,000 members.
         let value_of = |member: u32| f64::from((member / 37) % 100);
-        let entries: Vec<(f64, u32)> = (0..10_000).map(|member| (value_of(member), member)).collect();
+        let entries: Vec<(f64, u32)> = (0..10_000)
+            .map(|member| (value_of(member), member))
+            .collect();
         let at_least = Thresholds::build(entries.clone(), Side::AtLeast);
         let at_most = Thresholds::build(entries, Side::AtMost);
         for x in [-1.0, 0.0, 0.5, 1.0, 17.0, 42.5, 63.0, 98.0, 99.0, 100.0] {
-            let expected_at_least: RoaringBitmap = (0..10_000u32).filter(|m| value_of(*m) >= x).collect();
-            assert_eq!(at_least.query(x).into_bitmap(), expected_at_least, "at least {x}");
+            let expected_at_least: RoaringBitmap =
+                (0..10_000u32).filter(|m| value_of(*m) >= x).collect();
+            assert_eq!(
+                at_least.query(x).into_bitmap(),
+                expected_at_least,
+                "at least {x}"
+            );
             let everyone: RoaringBitmap = (0..10_000u32).collect();
-            assert_eq!(at_least.query(x).restrict(&everyone), expected_at_least, "at least {x}, restricted");
-            let expected_at_most: RoaringBitmap = (0..10_000u32).filter(|m| value_of(*m) <= x).collect();
-            assert_eq!(at_most.query(x).into_bitmap(), expected_at_most, "at most {x}");
+            assert_eq!(
+                at_least.query(x).restrict(&everyone),
+                expected_at_least,
+                "at least {x}, restricted"
+            );
+            let expected_at_most: RoaringBitmap =
+                (0..10_000u32).filter(|m| value_of(*m) <= x).collect();
+            assert_eq!(
+                at_most.query(x).into_bitmap(),
+                expected_at_most,
+                "at most {x}"
+            );
         }
     }
 
     #[test]
     fn listing_matched_by_several_rules_is_reported_once_per_member() {
-        let rule = |id| Rule { id, clauses: vec![clause("ward", Operator::InSet, "wards")] };
-        let profiles = vec![MemberProfile::from([("wards".to_owned(), ProfileValue::set(["Shibuya Ku"]))])];
+        let rule = |id| Rule {
+            id,
+            clauses: vec![clause("ward", Operator::InSet, "wards")],
+        };
+        let profiles = vec![MemberProfile::from([(
+            "wards".to_owned(),
+            ProfileValue::set(["Shibuya Ku"]),
+        )])];
         let matcher = Matcher::build(&[rule(7), rule(8)], &profiles);
-        assert_eq!(matcher.matches(&json!({"ward": "shibuya ku"})).to_sorted_vec(), vec![(0, 7)]);
+        assert_eq!(
+            matcher
+                .matches(&json!({"ward": "shibuya ku"}))
+                .to_sorted_vec(),
+            vec![(0, 7)]
+        );
     }
 }

@@ -18,4 +18,6 @@ mod model;
 
 pub use evaluate::{ClauseOutcome, evaluate, explain};
 pub use index::{Matcher, MatcherBuilder, Matches};
-pub use model::{Clause, ListingAmount, MemberProfile, Operand, Operator, ProfileValue, Rule, RuleId};
+pub use model::{
+    Clause, ListingAmount, MemberProfile, Operand, Operator, ProfileValue, Rule, RuleId,
+};

@@ -65,16 +65,27 @@ pub enum ProfileValue {
     Set(Vec<String>),
     Number(f64),
     /// A range with at least one side.
-    Range { min: Option<f64>, max: Option<f64> },
+    Range {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     /// A centre and a radius in kilometres.
-    Circle { lat: f64, lon: f64, radius_km: f64 },
+    Circle {
+        lat: f64,
+        lon: f64,
+        radius_km: f64,
+    },
     Date(NaiveDate),
 }
 
 impl ProfileValue {
     /// A set of values, folded so that comparisons ignore width and case.
     pub fn set<I: IntoIterator<Item = S>, S: AsRef<str>>(values: I) -> Self {
-        let mut folded: Vec<String> = values.into_iter().map(|v| fold(v.as_ref())).filter(|v| !v.is_empty()).collect();
+        let mut folded: Vec<String> = values
+            .into_iter()
+            .map(|v| fold(v.as_ref()))
+            .filter(|v| !v.is_empty())
+            .collect();
         folded.sort();
         folded.dedup();
         ProfileValue::Set(folded)
@@ -95,10 +106,16 @@ impl ListingAmount {
     /// Reads a stored number field: a number, or `{"min": .., "max": ..}`.
     pub fn from_value(value: &Value) -> Option<Self> {
         match value {
-            Value::Number(number) => number.as_f64().map(|v| Self { min: Some(v), max: Some(v) }),
+            Value::Number(number) => number.as_f64().map(|v| Self {
+                min: Some(v),
+                max: Some(v),
+            }),
             Value::Object(range) => {
                 let side = |key: &str| range.get(key).and_then(Value::as_f64);
-                let amount = Self { min: side("min"), max: side("max") };
+                let amount = Self {
+                    min: side("min"),
+                    max: side("max"),
+                };
                 (amount.min.is_some() || amount.max.is_some()).then_some(amount)
             }
             _ => None,
@@ -123,7 +140,9 @@ pub fn day_number(date: NaiveDate) -> f64 {
 
 /// Reads a stored date field (`YYYY-MM-DD`).
 pub fn listing_date(value: &Value) -> Option<NaiveDate> {
-    value.as_str().and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+    value
+        .as_str()
+        .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
 }
 
 /// Reads a stored geo point field (`{"lat": .., "lon": ..}`).
@@ -149,6 +168,7 @@ pub fn listing_terms(value: &Value) -> Vec<String> {
 pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
     let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+        + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
     2.0 * 6_371.0 * h.sqrt().asin()
 }

@@ -69,7 +69,10 @@ impl From<entities::api_key::Model> for ApiKey {
             id: ID(row.id.to_string()),
             name: row.name,
             prefix: row.prefix,
-            scopes: api_keys::parse_scopes(&row.scopes).into_iter().map(ApiScope::from).collect(),
+            scopes: api_keys::parse_scopes(&row.scopes)
+                .into_iter()
+                .map(ApiScope::from)
+                .collect(),
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             revoked_at: row.revoked_at,
@@ -114,13 +117,23 @@ pub struct ApiKeyMutation;
 #[Object]
 impl ApiKeyMutation {
     /// Creates an API key. Owners and admins only.
-    async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> ApiResult<CreatedApiKey> {
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> ApiResult<CreatedApiKey> {
         let tenant_id = ctx.authorize(Permission::ManageApiKeys)?;
         let created_by = ctx.principal()?.operator_id();
         let scopes: Vec<api_keys::ApiScope> = input.scopes.into_iter().map(Into::into).collect();
-        let created = api_keys::create(&ctx.state().db, tenant_id, created_by, &input.name, &scopes).await.api(ctx)?;
+        let created =
+            api_keys::create(&ctx.state().db, tenant_id, created_by, &input.name, &scopes)
+                .await
+                .api(ctx)?;
         tracing::info!(tenant.id = %tenant_id, api_key.id = %created.api_key.id, "API key created");
-        Ok(CreatedApiKey { api_key: created.api_key.into(), secret: created.secret })
+        Ok(CreatedApiKey {
+            api_key: created.api_key.into(),
+            secret: created.secret,
+        })
     }
 
     /// Revokes an API key at once. Owners and admins only.
@@ -129,7 +142,9 @@ impl ApiKeyMutation {
         let Some(key_id) = uuid::Uuid::parse_str(&id).ok().map(ApiKeyId) else {
             return Err(domain::Error::NotFound(domain::error::Resource::ApiKey)).api(ctx);
         };
-        let revoked = api_keys::revoke(&ctx.state().db, tenant_id, key_id).await.api(ctx)?;
+        let revoked = api_keys::revoke(&ctx.state().db, tenant_id, key_id)
+            .await
+            .api(ctx)?;
         tracing::info!(tenant.id = %tenant_id, api_key.id = %revoked.id, "API key revoked");
         Ok(revoked.into())
     }

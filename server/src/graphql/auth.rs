@@ -81,7 +81,9 @@ impl AuthMutation {
             password: SecretString::from(input.password),
             locale: input.locale.into(),
         };
-        let session = tenants::sign_up(&state.db, &state.token_keys, sign_up).await.api(ctx)?;
+        let session = tenants::sign_up(&state.db, &state.token_keys, sign_up)
+            .await
+            .api(ctx)?;
         Ok(respond_with_session(ctx, session))
     }
 
@@ -94,9 +96,15 @@ impl AuthMutation {
             password: SecretString::from(input.password),
         };
         let client = ctx.request().client_ip.to_string();
-        let session = operators::log_in(&state.db, &state.token_keys, &state.login_limiter, log_in, &client)
-            .await
-            .api(ctx)?;
+        let session = operators::log_in(
+            &state.db,
+            &state.token_keys,
+            &state.login_limiter,
+            log_in,
+            &client,
+        )
+        .await
+        .api(ctx)?;
         Ok(respond_with_session(ctx, session))
     }
 
@@ -106,7 +114,9 @@ impl AuthMutation {
         let Some(presented) = ctx.request().refresh_token.clone() else {
             return Err(domain::Error::Unauthenticated).api(ctx);
         };
-        let session = sessions::refresh(&state.db, &state.token_keys, &presented).await.api(ctx)?;
+        let session = sessions::refresh(&state.db, &state.token_keys, &presented)
+            .await
+            .api(ctx)?;
         Ok(respond_with_session(ctx, session))
     }
 
@@ -122,7 +132,10 @@ impl AuthMutation {
 
 fn respond_with_session(ctx: &Context<'_>, session: sessions::Session) -> Session {
     let max_age = REFRESH_TOKEN_TTL.num_seconds();
-    ctx.append_http_header(SET_COOKIE, refresh_cookie(ctx, &session.refresh_token, max_age));
+    ctx.append_http_header(
+        SET_COOKIE,
+        refresh_cookie(ctx, &session.refresh_token, max_age),
+    );
     Session {
         access_token: session.access_token,
         expires_at: session.access_expires_at,
@@ -132,6 +145,12 @@ fn respond_with_session(ctx: &Context<'_>, session: sessions::Session) -> Sessio
 }
 
 fn refresh_cookie(ctx: &Context<'_>, value: &str, max_age_secs: i64) -> String {
-    let secure = if ctx.state().secure_cookies { "; Secure" } else { "" };
-    format!("{REFRESH_COOKIE}={value}; Path=/graphql; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
+    let secure = if ctx.state().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{REFRESH_COOKIE}={value}; Path=/graphql; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
 }

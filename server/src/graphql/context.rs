@@ -24,7 +24,9 @@ pub struct RequestContext {
 impl RequestContext {
     pub async fn from_headers(state: &AppState, headers: &HeaderMap, client_ip: IpAddr) -> Self {
         let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let locale = header_text(header::ACCEPT_LANGUAGE.as_str()).map(Locale::from_accept_language).unwrap_or_default();
+        let locale = header_text(header::ACCEPT_LANGUAGE.as_str())
+            .map(Locale::from_accept_language)
+            .unwrap_or_default();
         let request_id = header_text(REQUEST_ID_HEADER).unwrap_or("").to_owned();
         let refresh_token = headers
             .get_all(header::COOKIE)
@@ -35,23 +37,36 @@ impl RequestContext {
             .find(|c| c.name() == REFRESH_COOKIE)
             .map(|c| c.value().to_owned());
 
-        let bearer = header_text(header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let bearer = header_text(header::AUTHORIZATION.as_str())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
         let principal = match bearer {
-            Some(token) if token.starts_with(api_keys::KEY_PREFIX) => match api_keys::authenticate(&state.db, token).await {
-                Ok(principal) => principal,
-                Err(error) => {
-                    tracing::error!(request.id = %request_id, error = ?error, "API key lookup failed");
-                    None
+            Some(token) if token.starts_with(api_keys::KEY_PREFIX) => {
+                match api_keys::authenticate(&state.db, token).await {
+                    Ok(principal) => principal,
+                    Err(error) => {
+                        tracing::error!(request.id = %request_id, error = ?error, "API key lookup failed");
+                        None
+                    }
                 }
-            },
-            Some(token) => state.token_keys.verify(token).map(|claims| Principal::Operator {
-                tenant_id: TenantId(claims.tid),
-                operator_id: domain::OperatorId(claims.sub),
-                role: claims.role,
-            }),
+            }
+            Some(token) => state
+                .token_keys
+                .verify(token)
+                .map(|claims| Principal::Operator {
+                    tenant_id: TenantId(claims.tid),
+                    operator_id: domain::OperatorId(claims.sub),
+                    role: claims.role,
+                }),
             None => None,
         };
-        Self { principal, locale, request_id, client_ip, refresh_token }
+        Self {
+            principal,
+            locale,
+            request_id,
+            client_ip,
+            refresh_token,
+        }
     }
 }
 
@@ -76,7 +91,11 @@ impl ContextExt for Context<'_> {
     }
 
     fn principal(&self) -> ApiResult<&Principal> {
-        self.request().principal.as_ref().ok_or(domain::Error::Unauthenticated).api(self)
+        self.request()
+            .principal
+            .as_ref()
+            .ok_or(domain::Error::Unauthenticated)
+            .api(self)
     }
 
     fn authorize(&self, permission: Permission) -> ApiResult<TenantId> {

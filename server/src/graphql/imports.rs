@@ -129,17 +129,27 @@ impl ImportQuery {
     ) -> ApiResult<Vec<ListingImport>> {
         let tenant_id = ctx.authorize(Permission::ReadListings)?;
         let locale = ctx.request().locale;
-        let rows = imports::list(&ctx.state().db, tenant_id, first).await.api(ctx)?;
-        Ok(rows.into_iter().map(|import| ListingImport::new(import, locale)).collect())
+        let rows = imports::list(&ctx.state().db, tenant_id, first)
+            .await
+            .api(ctx)?;
+        Ok(rows
+            .into_iter()
+            .map(|import| ListingImport::new(import, locale))
+            .collect())
     }
 
     /// One CSV import; poll it to follow progress.
     async fn listing_import(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ListingImport> {
         let tenant_id = ctx.authorize(Permission::ReadListings)?;
         let Some(import_id) = uuid::Uuid::parse_str(&id).ok().map(ListingImportId) else {
-            return Err(domain::Error::NotFound(domain::error::Resource::ListingImport)).api(ctx);
+            return Err(domain::Error::NotFound(
+                domain::error::Resource::ListingImport,
+            ))
+            .api(ctx);
         };
-        let import = imports::get(&ctx.state().db, tenant_id, import_id).await.api(ctx)?;
+        let import = imports::get(&ctx.state().db, tenant_id, import_id)
+            .await
+            .api(ctx)?;
         Ok(ListingImport::new(import, ctx.request().locale))
     }
 }
@@ -150,20 +160,40 @@ pub struct ImportMutation;
 #[Object]
 impl ImportMutation {
     /// Checks the CSV header and mapping, stores the file and queues the import.
-    async fn import_listings_csv(&self, ctx: &Context<'_>, input: ListingCsvImportInput) -> ApiResult<ListingImport> {
+    async fn import_listings_csv(
+        &self,
+        ctx: &Context<'_>,
+        input: ListingCsvImportInput,
+    ) -> ApiResult<ListingImport> {
         let tenant_id = ctx.authorize(Permission::WriteListings)?;
         let created_by = ctx.principal()?.operator_id();
         let state = ctx.state();
         let mapping = ImportMapping {
             external_id_column: input.external_id_column,
-            columns: input.columns.into_iter().map(|c| ColumnMapping { column: c.column, field: c.field }).collect(),
+            columns: input
+                .columns
+                .into_iter()
+                .map(|c| ColumnMapping {
+                    column: c.column,
+                    field: c.field,
+                })
+                .collect(),
         };
-        let import = imports::create(&state.db, tenant_id, created_by, input.csv, mapping).await.api(ctx)?;
+        let import = imports::create(&state.db, tenant_id, created_by, input.csv, mapping)
+            .await
+            .api(ctx)?;
 
-        let job = Job::new(tenant_id, JobKind::ImportListings { import_id: import.id });
+        let job = Job::new(
+            tenant_id,
+            JobKind::ImportListings {
+                import_id: import.id,
+            },
+        );
         if let Err(error) = state.queue.push(job).await {
             tracing::error!(tenant.id = %tenant_id, import.id = %import.id, error = ?error, "could not queue import");
-            imports::mark_failed(&state.db, tenant_id, import.id).await.api(ctx)?;
+            imports::mark_failed(&state.db, tenant_id, import.id)
+                .await
+                .api(ctx)?;
             return Err(domain::Error::Internal(error)).api(ctx);
         }
         Ok(ListingImport::new(import, ctx.request().locale))

@@ -100,7 +100,11 @@ impl From<schema::ListingField> for ListingField {
             options: field
                 .options
                 .into_iter()
-                .map(|o| EnumOption { value: o.value, label_ja: o.label_ja, label_en: o.label_en })
+                .map(|o| EnumOption {
+                    value: o.value,
+                    label_ja: o.label_ja,
+                    label_en: o.label_en,
+                })
                 .collect(),
         }
     }
@@ -117,7 +121,11 @@ impl From<ListingField> for schema::ListingField {
             options: field
                 .options
                 .into_iter()
-                .map(|o| schema::EnumOption { value: o.value, label_ja: o.label_ja, label_en: o.label_en })
+                .map(|o| schema::EnumOption {
+                    value: o.value,
+                    label_ja: o.label_ja,
+                    label_en: o.label_en,
+                })
                 .collect(),
         }
     }
@@ -229,10 +237,16 @@ impl ListingQuery {
     ) -> ApiResult<ListingConnection> {
         let tenant_id = ctx.authorize(Permission::ReadListings)?;
         let after = match after {
-            Some(cursor) => Some(parse_listing_id(&cursor).ok_or_else(|| invalid_cursor(&cursor)).api(ctx)?),
+            Some(cursor) => Some(
+                parse_listing_id(&cursor)
+                    .ok_or_else(|| invalid_cursor(&cursor))
+                    .api(ctx)?,
+            ),
             None => None,
         };
-        let page = query::list(&ctx.state().db, tenant_id, first, after, search.as_deref()).await.api(ctx)?;
+        let page = query::list(&ctx.state().db, tenant_id, first, after, search.as_deref())
+            .await
+            .api(ctx)?;
         let end_cursor = page.nodes.last().map(|listing| listing.id.to_string());
         Ok(ListingConnection {
             nodes: page.nodes.into_iter().map(Listing::from).collect(),
@@ -245,7 +259,12 @@ impl ListingQuery {
     /// One listing by the tenant's external id.
     async fn listing(&self, ctx: &Context<'_>, external_id: String) -> ApiResult<Listing> {
         let tenant_id = ctx.authorize(Permission::ReadListings)?;
-        Ok(query::get_by_external_id(&ctx.state().db, tenant_id, &external_id).await.api(ctx)?.into())
+        Ok(
+            query::get_by_external_id(&ctx.state().db, tenant_id, &external_id)
+                .await
+                .api(ctx)?
+                .into(),
+        )
     }
 }
 
@@ -255,26 +274,43 @@ pub struct ListingMutation;
 #[Object]
 impl ListingMutation {
     /// Replaces the listing schema. Stored listings keep their values.
-    async fn set_listing_schema(&self, ctx: &Context<'_>, fields: Vec<ListingField>) -> ApiResult<Vec<ListingField>> {
+    async fn set_listing_schema(
+        &self,
+        ctx: &Context<'_>,
+        fields: Vec<ListingField>,
+    ) -> ApiResult<Vec<ListingField>> {
         let tenant_id = ctx.authorize(Permission::WriteSchema)?;
         let fields = fields.into_iter().map(schema::ListingField::from).collect();
-        let stored = schema::replace(&ctx.state().db, tenant_id, fields).await.api(ctx)?;
+        let stored = schema::replace(&ctx.state().db, tenant_id, fields)
+            .await
+            .api(ctx)?;
         Ok(stored.into_iter().map(ListingField::from).collect())
     }
 
     /// Creates or updates one listing by its external id.
-    async fn upsert_listing(&self, ctx: &Context<'_>, listing: ListingInput) -> ApiResult<UpsertListingsResult> {
+    async fn upsert_listing(
+        &self,
+        ctx: &Context<'_>,
+        listing: ListingInput,
+    ) -> ApiResult<UpsertListingsResult> {
         upsert_batch(ctx, vec![listing]).await
     }
 
     /// Creates or updates up to 10,000 listings. Invalid records are rejected one by one; the
     /// valid records of the same request are stored.
-    async fn upsert_listings(&self, ctx: &Context<'_>, listings: Vec<ListingInput>) -> ApiResult<UpsertListingsResult> {
+    async fn upsert_listings(
+        &self,
+        ctx: &Context<'_>,
+        listings: Vec<ListingInput>,
+    ) -> ApiResult<UpsertListingsResult> {
         upsert_batch(ctx, listings).await
     }
 }
 
-async fn upsert_batch(ctx: &Context<'_>, inputs: Vec<ListingInput>) -> ApiResult<UpsertListingsResult> {
+async fn upsert_batch(
+    ctx: &Context<'_>,
+    inputs: Vec<ListingInput>,
+) -> ApiResult<UpsertListingsResult> {
     let tenant_id = ctx.authorize(Permission::WriteListings)?;
     let locale = ctx.request().locale;
 
@@ -287,15 +323,25 @@ async fn upsert_batch(ctx: &Context<'_>, inputs: Vec<ListingInput>) -> ApiResult
         match input.fields.0 {
             Value::Object(fields) => {
                 positions.push(index);
-                records.push(ListingRecord { external_id: input.external_id, fields });
+                records.push(ListingRecord {
+                    external_id: input.external_id,
+                    fields,
+                });
             }
             other => {
-                let error = ValidationError::new("fields", Some(&other.to_string()), Problem::NotAnObject);
-                shape_errors.push(listings::RecordError { index, external_id: Some(input.external_id), error });
+                let error =
+                    ValidationError::new("fields", Some(&other.to_string()), Problem::NotAnObject);
+                shape_errors.push(listings::RecordError {
+                    index,
+                    external_id: Some(input.external_id),
+                    error,
+                });
             }
         }
     }
-    let mut report = upsert::upsert(&ctx.state().db, tenant_id, records).await.api(ctx)?;
+    let mut report = upsert::upsert(&ctx.state().db, tenant_id, records)
+        .await
+        .api(ctx)?;
     for error in &mut report.errors {
         error.index = positions.get(error.index).copied().unwrap_or(error.index);
     }

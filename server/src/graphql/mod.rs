@@ -28,7 +28,12 @@ pub const MAX_COMPLEXITY: usize = 10_000;
 
 /// Reads. All need credentials; the tenant comes from them.
 #[derive(MergedObject, Default)]
-pub struct Query(tenant::TenantQuery, listings::ListingQuery, imports::ImportQuery, api_keys::ApiKeyQuery);
+pub struct Query(
+    tenant::TenantQuery,
+    listings::ListingQuery,
+    imports::ImportQuery,
+    api_keys::ApiKeyQuery,
+);
 
 /// Changes. All but `signUp`, `logIn`, `refreshSession` and `logOut` need credentials.
 #[derive(MergedObject, Default)]
@@ -52,7 +57,9 @@ pub fn build_schema(state: AppState) -> TayoriSchema {
 
 /// The SDL of the schema, as committed in `server/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl()
 }
 
 /// `POST /graphql`: authenticates the caller, then runs the request.
@@ -65,7 +72,11 @@ pub async fn handler(
 ) -> GraphQLResponse {
     let context = RequestContext::from_headers(&state, &headers, client.ip()).await;
     if let Some(principal) = &context.principal {
-        tracing::Span::current().record("tenant.id", tracing::field::display(principal.tenant_id()));
+        tracing::Span::current()
+            .record("tenant.id", tracing::field::display(principal.tenant_id()));
     }
-    schema.execute(request.into_inner().data(context)).await.into()
+    schema
+        .execute(request.into_inner().data(context))
+        .await
+        .into()
 }

@@ -90,7 +90,9 @@ impl From<entities::operator::Model> for Operator {
         Self {
             id: ID(row.id.to_string()),
             email: row.email,
-            role: domain::Role::parse(&row.role).unwrap_or(domain::Role::Viewer).into(),
+            role: domain::Role::parse(&row.role)
+                .unwrap_or(domain::Role::Viewer)
+                .into(),
             locale: domain::Locale::from_tag(&row.locale).into(),
             created_at: row.created_at,
         }
@@ -176,18 +178,38 @@ impl TenantQuery {
         let db = &ctx.state().db;
         let tenant = tenants::get(db, principal.tenant_id()).await.api(ctx)?;
         let (operator, scopes) = match &principal {
-            Principal::Operator { tenant_id, operator_id, .. } => {
-                (Some(operators::get(db, *tenant_id, *operator_id).await.api(ctx)?.into()), None)
-            }
-            Principal::ApiKey { scopes, .. } => (None, Some(scopes.iter().copied().map(ApiScope::from).collect())),
+            Principal::Operator {
+                tenant_id,
+                operator_id,
+                ..
+            } => (
+                Some(
+                    operators::get(db, *tenant_id, *operator_id)
+                        .await
+                        .api(ctx)?
+                        .into(),
+                ),
+                None,
+            ),
+            Principal::ApiKey { scopes, .. } => (
+                None,
+                Some(scopes.iter().copied().map(ApiScope::from).collect()),
+            ),
         };
-        Ok(Viewer { tenant: tenant.into(), operator, scopes })
+        Ok(Viewer {
+            tenant: tenant.into(),
+            operator,
+            scopes,
+        })
     }
 
     /// The caller's tenant.
     async fn tenant(&self, ctx: &Context<'_>) -> ApiResult<Tenant> {
         let tenant_id = ctx.authorize(Permission::ReadTenant)?;
-        Ok(tenants::get(&ctx.state().db, tenant_id).await.api(ctx)?.into())
+        Ok(tenants::get(&ctx.state().db, tenant_id)
+            .await
+            .api(ctx)?
+            .into())
     }
 
     /// The tenant's operators, oldest first. Operators only.
@@ -196,7 +218,9 @@ impl TenantQuery {
         if principal.operator_id().is_none() {
             return Err(domain::Error::Forbidden).api(ctx);
         }
-        let rows = operators::list(&ctx.state().db, principal.tenant_id()).await.api(ctx)?;
+        let rows = operators::list(&ctx.state().db, principal.tenant_id())
+            .await
+            .api(ctx)?;
         Ok(rows.into_iter().map(Operator::from).collect())
     }
 }
@@ -207,7 +231,11 @@ pub struct TenantMutation;
 #[Object]
 impl TenantMutation {
     /// Adds an operator. Owners and admins only; only an owner may add an owner.
-    async fn add_operator(&self, ctx: &Context<'_>, input: AddOperatorInput) -> ApiResult<Operator> {
+    async fn add_operator(
+        &self,
+        ctx: &Context<'_>,
+        input: AddOperatorInput,
+    ) -> ApiResult<Operator> {
         let tenant_id = ctx.authorize(Permission::ManageOperators)?;
         let Principal::Operator { role, .. } = ctx.principal()? else {
             return Err(domain::Error::Forbidden).api(ctx);
@@ -218,6 +246,9 @@ impl TenantMutation {
             role: input.role.into(),
             locale: input.locale.into(),
         };
-        Ok(operators::add(&ctx.state().db, tenant_id, *role, add).await.api(ctx)?.into())
+        Ok(operators::add(&ctx.state().db, tenant_id, *role, add)
+            .await
+            .api(ctx)?
+            .into())
     }
 }

@@ -6,5 +6,7 @@ use std::path::Path;
 use tower_http::services::{ServeDir, ServeFile};
 
 pub fn service(web_dir: &Path) -> ServeDir<ServeFile> {
-    ServeDir::new(web_dir).precompressed_gzip().fallback(ServeFile::new(web_dir.join("index.html")))
+    ServeDir::new(web_dir)
+        .precompressed_gzip()
+        .fallback(ServeFile::new(web_dir.join("index.html")))
 }

@@ -13,12 +13,21 @@ async fn sign_up_starts_session_for_owner(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = app.sign_up("sakura").await;
 
-    let body = app.graphql(Some(&token), "{ viewer { tenant { slug name listingCount } operator { email role locale } } }", json!({})).await;
+    let body = app
+        .graphql(
+            Some(&token),
+            "{ viewer { tenant { slug name listingCount } operator { email role locale } } }",
+            json!({}),
+        )
+        .await;
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(body["data"]["viewer"]["tenant"]["slug"], "sakura");
     assert_eq!(body["data"]["viewer"]["tenant"]["name"], "sakura 不動産");
     assert_eq!(body["data"]["viewer"]["tenant"]["listingCount"], 0);
-    assert_eq!(body["data"]["viewer"]["operator"]["email"], "owner@sakura.example.jp");
+    assert_eq!(
+        body["data"]["viewer"]["operator"]["email"],
+        "owner@sakura.example.jp"
+    );
     assert_eq!(body["data"]["viewer"]["operator"]["role"], "OWNER");
     assert_eq!(body["data"]["viewer"]["operator"]["locale"], "JA");
     app.stop().await;
@@ -41,7 +50,13 @@ async fn duplicate_slug_is_rejected_with_field_and_value(database: Database) {
     let extensions = &body["errors"][0]["extensions"];
     assert_eq!(extensions["field"], "tenantSlug");
     assert_eq!(extensions["reason"], "SLUG_TAKEN");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("already taken"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already taken"),
+        "{body}"
+    );
     app.stop().await;
 }
 on_both_databases!(duplicate_slug_is_rejected_with_field_and_value);
@@ -61,7 +76,13 @@ async fn log_in_checks_tenant_email_and_password(database: Database) {
         .graphql(None, LOG_IN, json!({ "input": { "tenantSlug": "sakura", "email": "owner@sakura.example.jp", "password": "wrong password!" } }))
         .await;
     assert_eq!(error_code(&wrong_password), "UNAUTHENTICATED");
-    assert!(wrong_password["errors"][0]["message"].as_str().unwrap().contains("パスワード"), "{wrong_password}");
+    assert!(
+        wrong_password["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("パスワード"),
+        "{wrong_password}"
+    );
 
     let other_tenant = app
         .graphql(None, LOG_IN, json!({ "input": { "tenantSlug": "momiji", "email": "owner@sakura.example.jp", "password": OWNER_PASSWORD } }))
@@ -79,11 +100,19 @@ async fn log_in_is_rate_limited_after_ten_failures() {
         app.graphql(None, LOG_IN, json!({ "input": { "tenantSlug": "sakura", "email": "owner@sakura.example.jp", "password": password } }))
     };
     for _ in 0..10 {
-        assert_eq!(error_code(&attempt("wrong password!").await), "UNAUTHENTICATED");
+        assert_eq!(
+            error_code(&attempt("wrong password!").await),
+            "UNAUTHENTICATED"
+        );
     }
     let limited = attempt(OWNER_PASSWORD).await;
     assert_eq!(error_code(&limited), "RATE_LIMITED");
-    assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().unwrap() > 0);
+    assert!(
+        limited["errors"][0]["extensions"]["retryAfterSeconds"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     app.stop().await;
 }
 
@@ -93,15 +122,32 @@ async fn refresh_rotates_cookie_and_log_out_ends_session() {
     app.sign_up("sakura").await;
 
     // The client's cookie store holds the refresh cookie set by signUp.
-    let refreshed = app.graphql(None, "mutation { refreshSession { accessToken tenant { slug } } }", json!({})).await;
+    let refreshed = app
+        .graphql(
+            None,
+            "mutation { refreshSession { accessToken tenant { slug } } }",
+            json!({}),
+        )
+        .await;
     assert!(refreshed["errors"].is_null(), "{refreshed}");
-    let token = refreshed["data"]["refreshSession"]["accessToken"].as_str().unwrap().to_owned();
-    let viewer = app.graphql(Some(&token), "{ viewer { tenant { slug } } }", json!({})).await;
+    let token = refreshed["data"]["refreshSession"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let viewer = app
+        .graphql(Some(&token), "{ viewer { tenant { slug } } }", json!({}))
+        .await;
     assert_eq!(viewer["data"]["viewer"]["tenant"]["slug"], "sakura");
 
     let logged_out = app.graphql(None, "mutation { logOut }", json!({})).await;
     assert_eq!(logged_out["data"]["logOut"], true);
-    let after_logout = app.graphql(None, "mutation { refreshSession { accessToken } }", json!({})).await;
+    let after_logout = app
+        .graphql(
+            None,
+            "mutation { refreshSession { accessToken } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&after_logout), "UNAUTHENTICATED");
     app.stop().await;
 }
@@ -117,7 +163,10 @@ async fn reused_refresh_token_ends_all_sessions() {
         .send()
         .await
         .unwrap();
-    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
     let stolen = set_cookie.split(';').next().unwrap().to_owned();
@@ -156,11 +205,22 @@ async fn reused_refresh_token_ends_all_sessions() {
 #[tokio::test]
 async fn requests_without_credentials_are_unauthenticated() {
     let app = spawn_app(Database::Sqlite, Queue::Embedded).await;
-    for query in ["{ viewer { tenant { slug } } }", "{ listings { totalCount } }", "{ apiKeys { id } }", "{ listingSchema { name } }"] {
+    for query in [
+        "{ viewer { tenant { slug } } }",
+        "{ listings { totalCount } }",
+        "{ apiKeys { id } }",
+        "{ listingSchema { name } }",
+    ] {
         let body = app.graphql(None, query, json!({})).await;
         assert_eq!(error_code(&body), "UNAUTHENTICATED", "{query}: {body}");
     }
-    let forged = app.graphql(Some("eyJhbGciOiJIUzI1NiJ9.e30.invalid"), "{ viewer { tenant { slug } } }", json!({})).await;
+    let forged = app
+        .graphql(
+            Some("eyJhbGciOiJIUzI1NiJ9.e30.invalid"),
+            "{ viewer { tenant { slug } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&forged), "UNAUTHENTICATED");
     app.stop().await;
 }
@@ -179,15 +239,30 @@ async fn viewer_role_reads_but_cannot_change_anything(database: Database) {
     let viewer = app
         .graphql(None, LOG_IN, json!({ "input": { "tenantSlug": "sakura", "email": "viewer@sakura.example.jp", "password": "viewer password 1" } }))
         .await;
-    let token = viewer["data"]["logIn"]["accessToken"].as_str().unwrap().to_owned();
+    let token = viewer["data"]["logIn"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let read = app.graphql(Some(&token), "{ listingSchema { name } listings { totalCount } }", json!({})).await;
+    let read = app
+        .graphql(
+            Some(&token),
+            "{ listingSchema { name } listings { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert!(read["errors"].is_null(), "{read}");
     let write = app
-        .graphql(Some(&token), "mutation { setListingSchema(fields: []) { name } }", json!({}))
+        .graphql(
+            Some(&token),
+            "mutation { setListingSchema(fields: []) { name } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&write), "FORBIDDEN");
-    let keys = app.graphql(Some(&token), "{ apiKeys { id } }", json!({})).await;
+    let keys = app
+        .graphql(Some(&token), "{ apiKeys { id } }", json!({}))
+        .await;
     assert_eq!(error_code(&keys), "FORBIDDEN");
     app.stop().await;
 }
@@ -203,11 +278,17 @@ async fn admin_cannot_grant_owner_role() {
     let admin = app
         .graphql(None, LOG_IN, json!({ "input": { "tenantSlug": "sakura", "email": "admin@sakura.example.jp", "password": "admin password 1" } }))
         .await;
-    let admin_token = admin["data"]["logIn"]["accessToken"].as_str().unwrap().to_owned();
+    let admin_token = admin["data"]["logIn"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let body = app
         .graphql(Some(&admin_token), add, json!({ "input": { "email": "x@sakura.example.jp", "password": "another password", "role": "OWNER" } }))
         .await;
     assert_eq!(error_code(&body), "VALIDATION");
-    assert_eq!(body["errors"][0]["extensions"]["reason"], "CANNOT_GRANT_OWNER");
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "CANNOT_GRANT_OWNER"
+    );
     app.stop().await;
 }

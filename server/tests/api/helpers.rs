@@ -9,7 +9,8 @@ use tokio::sync::oneshot;
 
 /// PostgreSQL server used to create one database per test; trust authentication.
 fn postgres_admin_url() -> String {
-    std::env::var("TAYORI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TAYORI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 fn redis_url() -> String {
@@ -45,7 +46,13 @@ impl TestApp {
     }
 
     /// Like [`TestApp::graphql`], with an `Accept-Language` header.
-    pub async fn graphql_in(&self, token: Option<&str>, language: &str, query: &str, variables: Value) -> Value {
+    pub async fn graphql_in(
+        &self,
+        token: Option<&str>,
+        language: &str,
+        query: &str,
+        variables: Value,
+    ) -> Value {
         let mut request = self
             .client
             .post(format!("{}/graphql", self.address))
@@ -54,7 +61,10 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.expect("GraphQL request failed to send");
+        let response = request
+            .send()
+            .await
+            .expect("GraphQL request failed to send");
         response.json().await.expect("GraphQL response is not JSON")
     }
 
@@ -87,7 +97,10 @@ impl TestApp {
                 json!({ "input": { "name": "integration", "scopes": scopes } }),
             )
             .await;
-        body["data"]["createApiKey"]["secret"].as_str().unwrap_or_else(|| panic!("key creation failed: {body}")).to_owned()
+        body["data"]["createApiKey"]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("key creation failed: {body}"))
+            .to_owned()
     }
 
     /// Declares the listing schema used by the Tokyo sample data.
@@ -139,19 +152,27 @@ pub fn tokyo_schema() -> Value {
 pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
     let temp = tempfile::tempdir().expect("temp dir");
     let database_url = match database {
-        Database::Sqlite => format!("sqlite://{}?mode=rwc", temp.path().join("tayori.sqlite").display()),
+        Database::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            temp.path().join("tayori.sqlite").display()
+        ),
         Database::Postgres => create_postgres_database().await,
     };
     let queue_name = format!("tayori-test-{}", uuid::Uuid::now_v7().simple());
     let backend = match queue {
-        Queue::Embedded => QueueBackend::Embedded { path: temp.path().join("queue.sqlite") },
+        Queue::Embedded => QueueBackend::Embedded {
+            path: temp.path().join("queue.sqlite"),
+        },
         Queue::Redis => QueueBackend::Redis { url: redis_url() },
     };
     let settings = ServerSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         public_url: "http://127.0.0.1".to_owned(),
         database: DatabaseSettings { url: database_url },
-        queue: QueueSettings { backend, name: queue_name },
+        queue: QueueSettings {
+            backend,
+            name: queue_name,
+        },
         jwt_secret: None,
         web_dir: temp.path().join("web"),
         in_process_workers: 2,
@@ -161,7 +182,9 @@ pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
 
     let app = App::build(settings).await.expect("app failed to build");
     let state = app.state.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -172,8 +195,18 @@ pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
             panic!("server failed: {error:?}");
         }
     });
-    let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
-    TestApp { address, state, client, shutdown: Some(shutdown), server: Some(server), _temp: temp }
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        state,
+        client,
+        shutdown: Some(shutdown),
+        server: Some(server),
+        _temp: temp,
+    }
 }
 
 async fn create_postgres_database() -> String {
@@ -181,10 +214,17 @@ async fn create_postgres_database() -> String {
 
     let admin_url = postgres_admin_url();
     let name = format!("tayori_test_{}", uuid::Uuid::now_v7().simple());
-    let admin = Database::connect(&admin_url).await.expect("PostgreSQL is not reachable; start it (see .ci/run)");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("PostgreSQL is not reachable; start it (see .ci/run)");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
     let _ = admin.close().await;
-    let (base, _) = admin_url.rsplit_once('/').expect("admin URL has a database name");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("admin URL has a database name");
     format!("{base}/{name}")
 }
 
@@ -208,5 +248,7 @@ macro_rules! on_both_databases {
 
 /// The `extensions.code` of the first error.
 pub fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
 }

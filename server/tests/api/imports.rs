@@ -33,13 +33,20 @@ fn tokyo_mapping(csv: &str) -> Value {
 async fn wait_for_import(app: &TestApp, token: &str, id: &Value) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let body = app.graphql_in(Some(token), "en", POLL, json!({ "id": id })).await;
+        let body = app
+            .graphql_in(Some(token), "en", POLL, json!({ "id": id }))
+            .await;
         let import = body["data"]["listingImport"].clone();
-        let status = import["status"].as_str().unwrap_or_else(|| panic!("poll failed: {body}"));
+        let status = import["status"]
+            .as_str()
+            .unwrap_or_else(|| panic!("poll failed: {body}"));
         if status != "QUEUED" && status != "RUNNING" {
             return import;
         }
-        assert!(Instant::now() < deadline, "import still {status} after a minute");
+        assert!(
+            Instant::now() < deadline,
+            "import still {status} after a minute"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -50,17 +57,28 @@ async fn sample_import_runs_to_completion(database: Database, queue: Queue) {
     let token = app.sign_up("sakura").await;
     app.set_tokyo_schema(&token).await;
 
-    let started = app.graphql(Some(&token), IMPORT, tokyo_mapping(SAMPLE)).await;
+    let started = app
+        .graphql(Some(&token), IMPORT, tokyo_mapping(SAMPLE))
+        .await;
     assert!(started["errors"].is_null(), "{started}");
     assert_eq!(started["data"]["importListingsCsv"]["totalRows"], 300);
     let id = started["data"]["importListingsCsv"]["id"].clone();
     let import = wait_for_import(&app, &token, &id).await;
 
-    let wards = ["Shinjuku Ku", "Shibuya Ku", "Sumida Ku", "Taito Ku", "Toshima Ku"];
+    let wards = [
+        "Shinjuku Ku",
+        "Shibuya Ku",
+        "Sumida Ku",
+        "Taito Ku",
+        "Toshima Ku",
+    ];
     let mut reader = csv::Reader::from_reader(SAMPLE.as_bytes());
     let expected_created = reader
         .records()
-        .filter(|r| r.as_ref().is_ok_and(|r| wards.contains(&r.get(3).unwrap_or(""))))
+        .filter(|r| {
+            r.as_ref()
+                .is_ok_and(|r| wards.contains(&r.get(3).unwrap_or("")))
+        })
         .count() as u64;
     assert_eq!(import["status"], "SUCCEEDED", "{import}");
     assert_eq!(import["processedRows"], 300);
@@ -71,7 +89,13 @@ async fn sample_import_runs_to_completion(database: Database, queue: Queue) {
     assert_eq!(first_error["code"], "UNKNOWN_OPTION");
     assert!(first_error["index"].as_u64().unwrap() >= 2);
 
-    let listing = app.graphql(Some(&token), "{ listing(externalId: \"35303\") { fields } }", json!({})).await;
+    let listing = app
+        .graphql(
+            Some(&token),
+            "{ listing(externalId: \"35303\") { fields } }",
+            json!({}),
+        )
+        .await;
     let fields = &listing["data"]["listing"]["fields"];
     assert_eq!(fields["ward"], "Shibuya Ku", "{listing}");
     assert_eq!(fields["price"], 4208);
@@ -79,7 +103,9 @@ async fn sample_import_runs_to_completion(database: Database, queue: Queue) {
     assert_eq!(fields["location"]["lat"], 35.67152);
 
     // Running the same file again changes nothing.
-    let again = app.graphql(Some(&token), IMPORT, tokyo_mapping(SAMPLE)).await;
+    let again = app
+        .graphql(Some(&token), IMPORT, tokyo_mapping(SAMPLE))
+        .await;
     let import = wait_for_import(&app, &token, &again["data"]["importListingsCsv"]["id"]).await;
     assert_eq!(import["unchanged"], expected_created, "{import}");
     assert_eq!(import["created"], 0);
@@ -118,8 +144,17 @@ async fn malformed_rows_are_reported_with_row_numbers() {
     assert_eq!(errors[1]["field"], "price");
     assert_eq!(errors[1]["value"], "ask us");
     let message = errors[1]["message"].as_str().unwrap();
-    assert!(message.contains("\"Price\""), "row errors name the field by its label: {message}");
-    let listing = app.graphql(Some(&token), "{ listing(externalId: \"4\") { fields } }", json!({})).await;
+    assert!(
+        message.contains("\"Price\""),
+        "row errors name the field by its label: {message}"
+    );
+    let listing = app
+        .graphql(
+            Some(&token),
+            "{ listing(externalId: \"4\") { fields } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(listing["data"]["listing"]["fields"]["price"], 98000);
     assert_eq!(listing["data"]["listing"]["fields"]["name"], "Line\nbreak");
     app.stop().await;
@@ -141,22 +176,46 @@ async fn unknown_mapping_column_is_rejected_before_queueing() {
     input["input"]["columns"][0]["field"] = json!("title");
     let body = app.graphql(Some(&token), IMPORT, input).await;
     assert_eq!(body["errors"][0]["extensions"]["reason"], "UNKNOWN_FIELD");
-    let imports = app.graphql(Some(&token), "{ listingImports { id } }", json!({})).await;
+    let imports = app
+        .graphql(Some(&token), "{ listingImports { id } }", json!({}))
+        .await;
     assert_eq!(imports["data"]["listingImports"], json!([]));
     app.stop().await;
 }
 
 /// Stores an import the way the API does, but never queues its job, as if Redis lost it.
-async fn store_import_without_job(app: &TestApp, token: &str) -> (domain::TenantId, domain::ListingImportId) {
+async fn store_import_without_job(
+    app: &TestApp,
+    token: &str,
+) -> (domain::TenantId, domain::ListingImportId) {
     use domain::listings::imports::{ColumnMapping, ImportMapping, create};
 
-    let viewer = app.graphql(Some(token), "{ viewer { tenant { id } } }", json!({})).await;
-    let tenant_id = domain::TenantId(viewer["data"]["viewer"]["tenant"]["id"].as_str().unwrap().parse().unwrap());
+    let viewer = app
+        .graphql(Some(token), "{ viewer { tenant { id } } }", json!({}))
+        .await;
+    let tenant_id = domain::TenantId(
+        viewer["data"]["viewer"]["tenant"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
     let mapping = ImportMapping {
         external_id_column: "id".into(),
-        columns: vec![ColumnMapping { column: "name".into(), field: "name".into() }],
+        columns: vec![ColumnMapping {
+            column: "name".into(),
+            field: "name".into(),
+        }],
     };
-    let import = create(&app.state.db, tenant_id, None, "id,name\nr-1,Lost job\n".into(), mapping).await.unwrap();
+    let import = create(
+        &app.state.db,
+        tenant_id,
+        None,
+        "id,name\nr-1,Lost job\n".into(),
+        mapping,
+    )
+    .await
+    .unwrap();
     (tenant_id, import.id)
 }
 
@@ -168,10 +227,14 @@ async fn reconciler_requeues_import_whose_job_was_lost() {
     let (_, import_id) = store_import_without_job(&app, &token).await;
 
     let now = chrono::Utc::now();
-    let early = worker::reconcile::requeue_stranded(&app.state.db, &app.state.queue, now).await.unwrap();
+    let early = worker::reconcile::requeue_stranded(&app.state.db, &app.state.queue, now)
+        .await
+        .unwrap();
     assert_eq!(early, 0, "a fresh queued import is not stranded yet");
     let later = now + domain::listings::imports::STALE_QUEUED + chrono::Duration::seconds(1);
-    let requeued = worker::reconcile::requeue_stranded(&app.state.db, &app.state.queue, later).await.unwrap();
+    let requeued = worker::reconcile::requeue_stranded(&app.state.db, &app.state.queue, later)
+        .await
+        .unwrap();
     assert_eq!(requeued, 1);
 
     let import = wait_for_import(&app, &token, &json!(import_id.to_string())).await;
@@ -190,14 +253,42 @@ async fn only_one_worker_claims_an_import(database: Database) {
     let db = &app.state.db;
 
     let now = chrono::Utc::now();
-    let (first, second) = tokio::join!(claim(db, tenant_id, import_id, now), claim(db, tenant_id, import_id, now));
-    let winners = [first.unwrap(), second.unwrap()].into_iter().flatten().count();
+    let (first, second) = tokio::join!(
+        claim(db, tenant_id, import_id, now),
+        claim(db, tenant_id, import_id, now)
+    );
+    let winners = [first.unwrap(), second.unwrap()]
+        .into_iter()
+        .flatten()
+        .count();
     assert_eq!(winners, 1);
-    assert!(claim(db, tenant_id, import_id, now).await.unwrap().is_none(), "a live claim blocks others");
+    assert!(
+        claim(db, tenant_id, import_id, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "a live claim blocks others"
+    );
     let after_stale = now + STALE_HEARTBEAT + chrono::Duration::seconds(1);
-    assert!(claim(db, tenant_id, import_id, after_stale).await.unwrap().is_some(), "a stale claim can be taken over");
+    assert!(
+        claim(db, tenant_id, import_id, after_stale)
+            .await
+            .unwrap()
+            .is_some(),
+        "a stale claim can be taken over"
+    );
     let other_tenant = domain::TenantId::new();
-    assert!(claim(db, other_tenant, import_id, after_stale + STALE_HEARTBEAT * 2).await.unwrap().is_none());
+    assert!(
+        claim(
+            db,
+            other_tenant,
+            import_id,
+            after_stale + STALE_HEARTBEAT * 2
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
     app.stop().await;
 }
 crate::on_both_databases!(only_one_worker_claims_an_import);

@@ -13,9 +13,26 @@ use crate::{
 /// Every root field, and where this file checks it. A new field fails
 /// `every_root_field_is_covered_by_isolation_test` until it is added here and checked below.
 const COVERED_FIELDS: &[&str] = &[
-    "viewer", "tenant", "operators", "listingSchema", "listings", "listing", "listingImports", "listingImport", "apiKeys",
-    "signUp", "logIn", "refreshSession", "logOut", "addOperator", "setListingSchema", "upsertListing", "upsertListings",
-    "importListingsCsv", "createApiKey", "revokeApiKey",
+    "viewer",
+    "tenant",
+    "operators",
+    "listingSchema",
+    "listings",
+    "listing",
+    "listingImports",
+    "listingImport",
+    "apiKeys",
+    "signUp",
+    "logIn",
+    "refreshSession",
+    "logOut",
+    "addOperator",
+    "setListingSchema",
+    "upsertListing",
+    "upsertListings",
+    "importListingsCsv",
+    "createApiKey",
+    "revokeApiKey",
 ];
 
 async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
@@ -25,10 +42,24 @@ async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
     app.set_tokyo_schema(&first).await;
 
     let upsert = "mutation($listings: [ListingInput!]!) { upsertListings(listings: $listings) { created rejected } }";
-    let secret = json!([{ "externalId": "secret-1", "fields": { "name": "桜の物件", "price": 120000 } }]);
-    app.graphql(Some(&first), upsert, json!({ "listings": secret })).await;
-    let first_key = app.create_api_key(&first, &["LISTINGS_READ", "LISTINGS_WRITE", "SCHEMA_READ", "SCHEMA_WRITE"]).await;
-    let keys = app.graphql(Some(&first), "{ apiKeys { id } }", json!({})).await;
+    let secret =
+        json!([{ "externalId": "secret-1", "fields": { "name": "桜の物件", "price": 120000 } }]);
+    app.graphql(Some(&first), upsert, json!({ "listings": secret }))
+        .await;
+    let first_key = app
+        .create_api_key(
+            &first,
+            &[
+                "LISTINGS_READ",
+                "LISTINGS_WRITE",
+                "SCHEMA_READ",
+                "SCHEMA_WRITE",
+            ],
+        )
+        .await;
+    let keys = app
+        .graphql(Some(&first), "{ apiKeys { id } }", json!({}))
+        .await;
     let first_key_id = keys["data"]["apiKeys"][0]["id"].clone();
     let import = app
         .graphql(
@@ -38,59 +69,126 @@ async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
         )
         .await;
     let first_import_id = import["data"]["importListingsCsv"]["id"].clone();
-    let second_key = app.create_api_key(&second, &["LISTINGS_READ", "LISTINGS_WRITE", "SCHEMA_READ", "SCHEMA_WRITE"]).await;
+    let second_key = app
+        .create_api_key(
+            &second,
+            &[
+                "LISTINGS_READ",
+                "LISTINGS_WRITE",
+                "SCHEMA_READ",
+                "SCHEMA_WRITE",
+            ],
+        )
+        .await;
 
     for token in [&second, &second_key] {
         // Reads: the second tenant sees only its own, empty data.
-        let listing = app.graphql(Some(token), "{ listing(externalId: \"secret-1\") { id } }", json!({})).await;
+        let listing = app
+            .graphql(
+                Some(token),
+                "{ listing(externalId: \"secret-1\") { id } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(error_code(&listing), "NOT_FOUND", "{listing}");
-        let listings = app.graphql(Some(token), "{ listings(search: \"桜\") { totalCount } }", json!({})).await;
+        let listings = app
+            .graphql(
+                Some(token),
+                "{ listings(search: \"桜\") { totalCount } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(listings["data"]["listings"]["totalCount"], 0);
-        let schema = app.graphql(Some(token), "{ listingSchema { name } }", json!({})).await;
+        let schema = app
+            .graphql(Some(token), "{ listingSchema { name } }", json!({}))
+            .await;
         assert_eq!(schema["data"]["listingSchema"], json!([]));
-        let imported = app.graphql(Some(token), "query($id: ID!) { listingImport(id: $id) { id } }", json!({ "id": first_import_id })).await;
+        let imported = app
+            .graphql(
+                Some(token),
+                "query($id: ID!) { listingImport(id: $id) { id } }",
+                json!({ "id": first_import_id }),
+            )
+            .await;
         assert_eq!(error_code(&imported), "NOT_FOUND", "{imported}");
-        let imports = app.graphql(Some(token), "{ listingImports { id } }", json!({})).await;
+        let imports = app
+            .graphql(Some(token), "{ listingImports { id } }", json!({}))
+            .await;
         assert_eq!(imports["data"]["listingImports"], json!([]));
-        let viewer = app.graphql(Some(token), "{ viewer { tenant { slug } } tenant { slug listingCount } }", json!({})).await;
+        let viewer = app
+            .graphql(
+                Some(token),
+                "{ viewer { tenant { slug } } tenant { slug listingCount } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(viewer["data"]["viewer"]["tenant"]["slug"], "momiji");
         assert_eq!(viewer["data"]["tenant"]["listingCount"], 0);
     }
 
     // Operator-only reads.
-    let second_keys = app.graphql(Some(&second), "{ apiKeys { id } }", json!({})).await;
+    let second_keys = app
+        .graphql(Some(&second), "{ apiKeys { id } }", json!({}))
+        .await;
     assert_eq!(second_keys["data"]["apiKeys"].as_array().unwrap().len(), 1);
     assert_ne!(second_keys["data"]["apiKeys"][0]["id"], first_key_id);
-    let operators = app.graphql(Some(&second), "{ operators { email } }", json!({})).await;
-    assert_eq!(operators["data"]["operators"], json!([{ "email": "owner@momiji.example.jp" }]));
+    let operators = app
+        .graphql(Some(&second), "{ operators { email } }", json!({}))
+        .await;
+    assert_eq!(
+        operators["data"]["operators"],
+        json!([{ "email": "owner@momiji.example.jp" }])
+    );
 
     // Writes: the same external id creates the second tenant's own listing.
     let overwrite = json!([{ "externalId": "secret-1", "fields": { "name": "上書き" } }]);
     app.graphql(Some(&second), "mutation { setListingSchema(fields: [{name: \"name\", fieldType: TEXT, labelJa: \"名称\", labelEn: \"\"}]) { name } }", json!({})).await;
-    let written = app.graphql(Some(&second), upsert, json!({ "listings": overwrite })).await;
+    let written = app
+        .graphql(Some(&second), upsert, json!({ "listings": overwrite }))
+        .await;
     assert_eq!(written["data"]["upsertListings"]["created"], 1, "{written}");
     let single = app
         .graphql(Some(&second_key), "mutation($l: ListingInput!) { upsertListing(listing: $l) { created updated unchanged } }",
             json!({ "l": { "externalId": "secret-1", "fields": { "name": "上書き" } } }))
         .await;
     assert_eq!(single["data"]["upsertListing"]["unchanged"], 1, "{single}");
-    let revoke = app.graphql(Some(&second), "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", json!({ "id": first_key_id })).await;
+    let revoke = app
+        .graphql(
+            Some(&second),
+            "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
+            json!({ "id": first_key_id }),
+        )
+        .await;
     assert_eq!(error_code(&revoke), "NOT_FOUND");
     let added = app
         .graphql(Some(&second), "mutation { addOperator(input: {email: \"owner@sakura.example.jp\", password: \"some password 1\", role: ADMIN}) { email } }", json!({}))
         .await;
-    assert!(added["errors"].is_null(), "an address may operate two tenants: {added}");
+    assert!(
+        added["errors"].is_null(),
+        "an address may operate two tenants: {added}"
+    );
     let created_key = app.graphql(Some(&second), "mutation { createApiKey(input: {name: \"b\", scopes: [LISTINGS_READ]}) { apiKey { id } } }", json!({})).await;
     assert!(created_key["errors"].is_null());
 
     // The first tenant's data is untouched.
     let mine = app.graphql(Some(&first), "{ listing(externalId: \"secret-1\") { fields } listingSchema { name } apiKeys { revokedAt } operators { email } }", json!({})).await;
-    assert_eq!(mine["data"]["listing"]["fields"]["name"], "桜の物件", "{mine}");
+    assert_eq!(
+        mine["data"]["listing"]["fields"]["name"], "桜の物件",
+        "{mine}"
+    );
     assert_eq!(mine["data"]["listingSchema"].as_array().unwrap().len(), 7);
     assert!(mine["data"]["apiKeys"][0]["revokedAt"].is_null());
     assert_eq!(mine["data"]["operators"].as_array().unwrap().len(), 1);
-    let still_works = app.graphql(Some(&first_key), "{ listings { totalCount } }", json!({})).await;
-    assert!(still_works["data"]["listings"]["totalCount"].as_u64().unwrap() >= 1, "{still_works}");
+    let still_works = app
+        .graphql(Some(&first_key), "{ listings { totalCount } }", json!({}))
+        .await;
+    assert!(
+        still_works["data"]["listings"]["totalCount"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{still_works}"
+    );
     app.stop().await;
 }
 on_both_databases!(second_tenant_cannot_reach_first_tenants_data);
@@ -115,13 +213,25 @@ async fn every_root_field_is_covered_by_isolation_test() {
         } else if trimmed.starts_with('}') {
             in_root = false;
         } else if in_root && line.starts_with('\t') && !line.starts_with("\t\t") {
-            let name: String = trimmed.chars().take_while(|c| c.is_alphanumeric()).collect();
+            let name: String = trimmed
+                .chars()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
             if !name.is_empty() {
                 fields.insert(name);
             }
         }
     }
-    assert!(fields.contains("listings"), "root fields were not found in the SDL");
-    let missing: Vec<_> = fields.iter().filter(|f| !COVERED_FIELDS.contains(&f.as_str())).collect();
-    assert!(missing.is_empty(), "root fields without an isolation check: {missing:?}");
+    assert!(
+        fields.contains("listings"),
+        "root fields were not found in the SDL"
+    );
+    let missing: Vec<_> = fields
+        .iter()
+        .filter(|f| !COVERED_FIELDS.contains(&f.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "root fields without an isolation check: {missing:?}"
+    );
 }

@@ -1,4 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on broken set-up")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on broken set-up"
+)]
 
 //! Integration tests of the GraphQL API against real databases (SQLite and PostgreSQL) and real
 //! queues (the embedded SQLite queue and Redis). One binary, so the app is linked once.

@@ -35,7 +35,9 @@ fn every_type_and_field_has_a_description() {
             documented = true;
             continue;
         }
-        let is_declaration = ["type ", "enum ", "input ", "scalar "].iter().any(|k| trimmed.starts_with(k));
+        let is_declaration = ["type ", "enum ", "input ", "scalar "]
+            .iter()
+            .any(|k| trimmed.starts_with(k));
         let is_root = trimmed.starts_with("type Query ") || trimmed.starts_with("type Mutation ");
         let in_schema_block = trimmed.starts_with("query:") || trimmed.starts_with("mutation:");
         let is_member = line.starts_with('\t')
@@ -48,5 +50,8 @@ fn every_type_and_field_has_a_description() {
         }
         documented = false;
     }
-    assert!(undocumented.is_empty(), "undocumented in SDL: {undocumented:#?}");
+    assert!(
+        undocumented.is_empty(),
+        "undocumented in SDL: {undocumented:#?}"
+    );
 }

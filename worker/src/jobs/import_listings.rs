@@ -5,7 +5,12 @@ use sea_orm::DatabaseConnection;
 
 use super::Outcome;
 
-pub async fn run(db: &DatabaseConnection, tenant_id: TenantId, import_id: ListingImportId, last_attempt: bool) -> Outcome {
+pub async fn run(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    import_id: ListingImportId,
+    last_attempt: bool,
+) -> Outcome {
     match imports::run(db, tenant_id, import_id).await {
         Ok(Some(import)) => {
             tracing::info!(import.id = %import_id, rows = import.processed_rows, "import job finished");

@@ -32,7 +32,11 @@ pub enum Outcome {
 
 impl Job {
     pub fn new(tenant_id: TenantId, kind: JobKind) -> Self {
-        Self { id: Uuid::now_v7(), tenant_id, kind }
+        Self {
+            id: Uuid::now_v7(),
+            tenant_id,
+            kind,
+        }
     }
 
     /// A short name for logs.
