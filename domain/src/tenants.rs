@@ -70,6 +70,7 @@ pub async fn sign_up(
             default_locale: Set(input.locale.as_str().to_owned()),
             time_zone: Set(DEFAULT_TIME_ZONE.to_owned()),
             created_at: Set(now),
+            listing_count: Set(0),
         }
         .insert(&tx)
         .await

@@ -10,6 +10,7 @@ mod m20261204_000001_create_tenants_and_operators;
 mod m20261204_000002_create_listings;
 mod m20261204_000003_add_import_heartbeat;
 mod m20261204_000004_index_listings_by_id;
+mod m20261204_000005_add_tenant_listing_count;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_create_listings::Migration),
             Box::new(m20261204_000003_add_import_heartbeat::Migration),
             Box::new(m20261204_000004_index_listings_by_id::Migration),
+            Box::new(m20261204_000005_add_tenant_listing_count::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub struct Model {
     pub default_locale: String,
     pub time_zone: String,
     pub created_at: DateTimeUtc,
+    pub listing_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     Error, ListingId, TenantId,
-    entities::listing,
+    entities::{listing, tenant},
     error::{Resource, Result},
 };
 
@@ -78,7 +78,11 @@ pub async fn list(
         }
         query = query.filter(condition);
     }
-    let total_count = query.clone().count(db).await?;
+    let total_count = if search.is_some_and(|s| !s.trim().is_empty()) {
+        query.clone().count(db).await?
+    } else {
+        count(db, tenant_id).await?
+    };
 
     if let Some(after) = after {
         query = query.filter(listing::Column::Id.lt(after.0));
@@ -118,11 +122,13 @@ pub async fn get_by_external_id(
 }
 
 /// Counts the tenant's listings.
+/// Counts the tenant's listings, from the counter that upserts keep on the tenant.
 pub async fn count(db: &DatabaseConnection, tenant_id: TenantId) -> Result<u64> {
-    Ok(listing::Entity::find()
-        .filter(listing::Column::TenantId.eq(tenant_id.0))
-        .count(db)
-        .await?)
+    let tenant = tenant::Entity::find_by_id(tenant_id.0)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound(Resource::Tenant))?;
+    Ok(u64::try_from(tenant.listing_count).unwrap_or(0))
 }
 
 /// The texts to look for in stored values: the search itself, the stored value of every option

@@ -7,14 +7,17 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use serde_json::Value;
 
 use super::{schema, values};
 use crate::{
-    ListingId, Problem, TenantId, ValidationError, auth::tokens::sha256_hex, entities::listing,
+    ListingId, Problem, TenantId, ValidationError,
+    auth::tokens::sha256_hex,
+    entities::{listing, tenant},
     error::Result,
 };
 
@@ -94,6 +97,17 @@ pub async fn upsert(
     let tx = db.begin().await?;
     for chunk in accepted.chunks(CHUNK_ROWS) {
         write_chunk(&tx, tenant_id, chunk, &mut report).await?;
+    }
+    if report.created > 0 {
+        let created = i64::try_from(report.created).map_err(anyhow::Error::new)?;
+        tenant::Entity::update_many()
+            .col_expr(
+                tenant::Column::ListingCount,
+                Expr::col(tenant::Column::ListingCount).add(created),
+            )
+            .filter(tenant::Column::Id.eq(tenant_id.0))
+            .exec(&tx)
+            .await?;
     }
     tx.commit().await?;
 
