@@ -173,7 +173,7 @@ fn not_found_message(resource: Resource, locale: Locale) -> String {
 impl ValidationError {
     /// A sentence naming the field and the value, and saying what to do instead.
     pub fn message(&self, locale: Locale) -> String {
-        let field = &self.field;
+        let field = form_label(&self.field, locale).unwrap_or(&self.field);
         let value = self.value.as_deref().unwrap_or("");
         match locale {
             Locale::Ja => self.message_ja(field, value),
@@ -350,6 +350,19 @@ impl ValidationError {
             Problem::InvalidCursor => "INVALID_CURSOR",
         }
     }
+}
+
+/// The label a person sees for an input of the sign-up, login and operator forms, so that
+/// messages name `tenantSlug` as 事業者ID. Other fields (listing fields) keep their name.
+fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
+    let (ja, en) = match field {
+        "tenantName" => ("事業者名", "business name"),
+        "tenantSlug" => ("事業者ID", "business ID"),
+        "email" => ("メールアドレス", "email address"),
+        "password" => ("パスワード", "password"),
+        _ => return None,
+    };
+    Some(locale.pick(ja, en))
 }
 
 fn preview_list(values: &[String]) -> String {

@@ -170,6 +170,18 @@ mod tests {
     }
 
     #[test]
+    fn slug_error_names_the_field_as_the_form_shows_it() {
+        let error = validate_slug("Bad Slug").unwrap_err();
+        assert!(
+            error
+                .message(Locale::Ja)
+                .starts_with("「事業者ID」の値「Bad Slug」")
+        );
+        assert!(error.message(Locale::En).contains("valid business ID"));
+        assert_eq!(error.field, "tenantSlug");
+    }
+
+    #[test]
     fn slug_rejects_bad_shapes_and_reserved_words() {
         for bad in [
             "ab",

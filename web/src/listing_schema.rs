@@ -142,6 +142,17 @@ impl ListingField {
                 .map(|item| self.display_value(item, locale))
                 .collect::<Vec<_>>()
                 .join(", "),
+            // The server stores a `NUMBER` range as `{"min": .., "max": ..}`, either side optional.
+            Value::Object(range) if self.field_type == FieldType::Number => {
+                let side = |key: &str| {
+                    range
+                        .get(key)
+                        .and_then(Value::as_f64)
+                        .map(|number| format::number(number, locale))
+                        .unwrap_or_default()
+                };
+                format!("{}～{}", side("min"), side("max"))
+            }
             // The server stores a `GEO_POINT` as `{"lat": 35.68, "lon": 139.76}`.
             Value::Object(object) => {
                 let coordinate = |keys: &[&str]| keys.iter().find_map(|key| object.get(*key));

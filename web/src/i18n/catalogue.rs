@@ -156,6 +156,7 @@ pub struct Catalogue {
     pub import_status_queued: &'static str,
     pub import_status_running: &'static str,
     pub import_status_succeeded: &'static str,
+    pub import_status_succeeded_with_errors: &'static str,
     pub import_status_failed: &'static str,
     pub import_status_unknown: &'static str,
     pub import_started_at: &'static str,

@@ -151,6 +151,7 @@ pub const EN: Catalogue = Catalogue {
     import_status_queued: "Queued",
     import_status_running: "Running",
     import_status_succeeded: "Succeeded",
+    import_status_succeeded_with_errors: "Done, with rejected rows",
     import_status_failed: "Failed",
     import_status_unknown: "Unknown",
     import_started_at: "Started",

@@ -151,6 +151,7 @@ pub const JA: Catalogue = Catalogue {
     import_status_queued: "待機中",
     import_status_running: "処理中",
     import_status_succeeded: "完了",
+    import_status_succeeded_with_errors: "完了（エラーあり）",
     import_status_failed: "失敗",
     import_status_unknown: "不明",
     import_started_at: "開始日時",

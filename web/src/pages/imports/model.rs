@@ -100,6 +100,30 @@ pub struct ListingImport {
 }
 
 impl ListingImport {
+    /// Returns the status in the UI language; a finished import with rejected rows says so.
+    pub fn status_label(&self, t: &Catalogue) -> &'static str {
+        if self.has_rejected_rows() {
+            t.import_status_succeeded_with_errors
+        } else {
+            self.status.label(t)
+        }
+    }
+
+    /// Returns the CSS classes of the status badge.
+    pub fn badge_class(&self) -> &'static str {
+        if self.has_rejected_rows() {
+            "badge badge-warning"
+        } else {
+            self.status.badge_class()
+        }
+    }
+
+    fn has_rejected_rows(&self) -> bool {
+        self.status == ImportStatus::Succeeded && self.rejected > 0
+    }
+}
+
+impl ListingImport {
     /// Progress in percent, or `None` while the row count is not known yet.
     pub fn percent(&self) -> Option<u64> {
         (self.total_rows > 0)

@@ -29,7 +29,7 @@ pub fn ImportProgress(
         view! {
             <div class="import-header">
                 <h2>{t.import_current}</h2>
-                <span class=import.status.badge_class()>{import.status.label(t)}</span>
+                <span class=import.badge_class()>{import.status_label(t)}</span>
             </div>
             <p class="muted import-times">
                 {t.import_started_at} ": " {format::timestamp(&import.created_at, locale)} {finished_at}

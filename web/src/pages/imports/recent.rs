@@ -57,7 +57,7 @@ fn recent_table(
             view! {
                 <tr>
                     <td class="nowrap">{format::timestamp(&import.created_at, locale)}</td>
-                    <td><span class=import.status.badge_class()>{import.status.label(t)}</span></td>
+                    <td><span class=import.badge_class()>{import.status_label(t)}</span></td>
                     <td class="number">{progress}</td>
                     <td class="number">{format::number(import.created as f64, locale)}</td>
                     <td class="number">{format::number(import.updated as f64, locale)}</td>
