@@ -69,12 +69,13 @@ pub async fn list(
     let mut query = listing::Entity::find().filter(listing::Column::TenantId.eq(tenant_id.0));
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
         let like = |column: listing::Column, text: &str| {
-            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            let pattern = format!("%{}%", escape_like(&fold(text)));
             Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
         };
+        // `search_text` holds the folded values without the JSON keys.
         let mut condition = Condition::any().add(like(listing::Column::ExternalId, search));
         for text in search_terms(&schema::get(db, tenant_id).await?, search) {
-            condition = condition.add(like(listing::Column::Fields, &text));
+            condition = condition.add(like(listing::Column::SearchText, &text));
         }
         query = query.filter(condition);
     }

@@ -73,6 +73,7 @@ struct Accepted {
     external_id: String,
     fields_json: String,
     content_hash: String,
+    search_text: String,
 }
 
 /// Validates and stores a batch of listings for the tenant.
@@ -163,10 +164,12 @@ fn validate_batch(
             Ok(values) => {
                 let fields_json = serde_json::to_string(&values).unwrap_or_default();
                 let content_hash = sha256_hex(&fields_json);
+                let search_text = values::search_text(&values);
                 accepted.push(Accepted {
                     external_id,
                     fields_json,
                     content_hash,
+                    search_text,
                 });
             }
             Err(errors) => reject(errors),
@@ -214,6 +217,7 @@ async fn write_chunk(
                 external_id: Set(record.external_id.clone()),
                 fields: Set(record.fields_json.clone()),
                 content_hash: Set(record.content_hash.clone()),
+                search_text: Set(record.search_text.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -228,6 +232,7 @@ async fn write_chunk(
         .update_columns([
             listing::Column::Fields,
             listing::Column::ContentHash,
+            listing::Column::SearchText,
             listing::Column::UpdatedAt,
         ])
         .action_and_where(hash_changed)

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     numbers::{Amount, parse_amount, parse_number},
-    schema::{FieldType, ListingField},
+    schema::{FieldType, ListingField, fold},
 };
 use crate::{Problem, ValidationError};
 
@@ -67,6 +67,24 @@ pub fn normalize(
     } else {
         Err(errors)
     }
+}
+
+/// The text that search matches: every value, folded, one per line. Numbers appear in their
+/// plain form (`4208`) and ranges as both ends; coordinates are left out.
+pub fn search_text(values: &Values) -> String {
+    fn collect(value: &Value, lines: &mut Vec<String>) {
+        match value {
+            Value::String(text) => lines.push(fold(text)),
+            Value::Number(number) => lines.push(number.to_string()),
+            Value::Array(items) => items.iter().for_each(|item| collect(item, lines)),
+            Value::Object(object) if object.contains_key("lat") => {}
+            Value::Object(object) => object.values().for_each(|item| collect(item, lines)),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+    let mut lines = Vec::new();
+    values.values().for_each(|value| collect(value, &mut lines));
+    lines.join("\n")
 }
 
 fn is_missing(value: &Value) -> bool {

@@ -172,6 +172,16 @@ async fn listings_page_through_and_search(database: Database) {
         .graphql(Some(&token), query, json!({ "search": "新宿区" }))
         .await;
     assert_eq!(by_label["data"]["listings"]["totalCount"], 25, "{by_label}");
+    // JSON keys are not values: "name" and "price" appear in every listing's stored JSON.
+    for key in ["name", "price"] {
+        let by_key = app
+            .graphql(Some(&token), query, json!({ "search": key }))
+            .await;
+        assert_eq!(
+            by_key["data"]["listings"]["totalCount"], 0,
+            "{key}: {by_key}"
+        );
+    }
     let none = app
         .graphql(Some(&token), query, json!({ "search": "100\\%_" }))
         .await;
