@@ -74,8 +74,12 @@ impl From<ValidationError> for Error {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
     Required,
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
     InvalidSlug,
     SlugTaken,
     InvalidEmail,
@@ -90,11 +94,20 @@ pub enum Problem {
     NotAGeoPoint,
     NotText,
     NotTags,
-    UnknownOption { allowed: Vec<String> },
-    DuplicateExternalId { first_index: usize },
+    /// `allowed` holds each option as (stored value, Japanese label, English label).
+    UnknownOption {
+        allowed: Vec<(String, String, String)>,
+    },
+    DuplicateExternalId {
+        first_index: usize,
+    },
     UnknownColumn,
-    MalformedCsv { reason: String },
-    TooManyRecords { max: usize },
+    MalformedCsv {
+        reason: String,
+    },
+    TooManyRecords {
+        max: usize,
+    },
     NoScopes,
     CannotGrantOwner,
     NotAnObject,
@@ -226,7 +239,7 @@ impl ValidationError {
             }
             Problem::UnknownOption { allowed } => format!(
                 "「{field}」の値「{value}」は選択肢にありません。選べる値: {}",
-                preview_list(allowed)
+                preview_list(&option_names(allowed, Locale::Ja))
             ),
             Problem::DuplicateExternalId { first_index } => {
                 format!("外部ID「{value}」は同じリクエスト内の{first_index}件目と重複しています。")
@@ -296,7 +309,7 @@ impl ValidationError {
             }
             Problem::UnknownOption { allowed } => format!(
                 "\"{value}\" is not one of the options of \"{field}\". Allowed: {}",
-                preview_list(allowed)
+                preview_list(&option_names(allowed, Locale::En))
             ),
             Problem::DuplicateExternalId { first_index } => format!(
                 "The external id \"{value}\" already appears in record {first_index} of this request."
@@ -363,6 +376,21 @@ fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
         _ => return None,
     };
     Some(locale.pick(ja, en))
+}
+
+/// Each option as the stored value with its label in `locale`: `Shinjuku Ku (新宿区)`.
+fn option_names(allowed: &[(String, String, String)], locale: Locale) -> Vec<String> {
+    allowed
+        .iter()
+        .map(|(value, ja, en)| {
+            let label = locale.pick(ja, en);
+            if label == value {
+                value.clone()
+            } else {
+                format!("{value} ({label})")
+            }
+        })
+        .collect()
 }
 
 fn preview_list(values: &[String]) -> String {

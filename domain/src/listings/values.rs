@@ -198,7 +198,11 @@ fn normalize_enum(field: &ListingField, raw: &Value) -> Result<Value, Problem> {
         .find_option(&text)
         .map(|option| Value::String(option.value.clone()))
         .ok_or_else(|| Problem::UnknownOption {
-            allowed: field.options.iter().map(|o| o.value.clone()).collect(),
+            allowed: field
+                .options
+                .iter()
+                .map(|o| (o.value.clone(), o.label_ja.clone(), o.label_en.clone()))
+                .collect(),
         })
 }
 
