@@ -422,6 +422,9 @@ mod tests {
             by_field("ward"),
             Some((Some(_), Problem::UnknownOption { .. }))
         ));
+        let ward_error = errors.iter().find(|e| e.field == "ward").unwrap();
+        let message = ward_error.message(crate::Locale::Ja);
+        assert!(message.contains("Shinjuku Ku (新宿区)"), "{message}");
         assert_eq!(by_field("colour"), Some((None, Problem::UnknownField)));
         assert_eq!(
             by_field("location"),
