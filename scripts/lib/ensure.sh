@@ -89,3 +89,15 @@ ensure_services() {
   psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1 \
     || die "cannot connect to PostgreSQL as postgres@127.0.0.1 without a password; set TAYORI_TEST_POSTGRES_URL"
 }
+
+# Drops the databases that earlier test runs created (one per test), so that they do not pile up.
+drop_test_databases() {
+  local databases
+  databases="$(psql -h 127.0.0.1 -U postgres -d postgres -Atc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'tayori\_test\_%' OR datname LIKE 'tayori\_e2e\_%' OR datname LIKE 'tayori\_bench\_%'")"
+  [[ -n "$databases" ]] || return 0
+  say "Dropping $(wc -l <<<"$databases") databases left by earlier test runs"
+  while read -r database; do
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$database\"" >/dev/null
+  done <<<"$databases"
+}
