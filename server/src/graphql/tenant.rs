@@ -1,8 +1,8 @@
 //! The caller's tenant and its operators.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::{Permission, Principal, entities, listings::query, operators, tenants};
+use domain::{Permission, Principal, entities, operators, tenants};
 use secrecy::SecretString;
 
 use super::{
@@ -101,7 +101,6 @@ impl From<entities::operator::Model> for Operator {
 
 /// A business using Tayori.
 #[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct Tenant {
     /// Tayori's id of the tenant.
     pub id: ID,
@@ -115,23 +114,15 @@ pub struct Tenant {
     pub time_zone: String,
     /// When the tenant signed up.
     pub created_at: DateTime<Utc>,
-    #[graphql(skip)]
-    tenant_id: domain::TenantId,
-}
-
-#[ComplexObject]
-impl Tenant {
-    /// How many listings the tenant has stored.
-    async fn listing_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        query::count(&ctx.state().db, self.tenant_id).await.api(ctx)
-    }
+    /// The number of listings the tenant has stored.
+    pub listing_count: u64,
 }
 
 impl From<entities::tenant::Model> for Tenant {
     fn from(row: entities::tenant::Model) -> Self {
         Self {
             id: ID(row.id.to_string()),
-            tenant_id: domain::TenantId(row.id),
+            listing_count: u64::try_from(row.listing_count).unwrap_or(0),
             slug: row.slug,
             name: row.name,
             default_locale: domain::Locale::from_tag(&row.default_locale).into(),
