@@ -94,7 +94,7 @@ pub enum Problem {
     NotAGeoPoint,
     NotText,
     NotTags,
-    /// `allowed` holds each option as (stored value, Japanese label, English label).
+    /// `allowed` contains each option as (stored value, Japanese label, English label).
     UnknownOption {
         allowed: Vec<(String, String, String)>,
     },
@@ -365,7 +365,7 @@ impl ValidationError {
     }
 }
 
-/// The label a person sees for an input of the sign-up, login and operator forms, so that
+/// The label shown for an input of the sign-up, login and operator forms, so that
 /// messages name `tenantSlug` as 事業者ID. Other fields (listing fields) keep their name.
 fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
     let (ja, en) = match field {

@@ -1,7 +1,7 @@
 //! Typed settings from defaults and environment variables, validated at start-up.
 //!
 //! Every variable is documented in the README. A bad value stops the process with a message that
-//! names the variable and says what it expects; nothing is read from the environment later.
+//! names the variable and states what it expects; nothing is read from the environment later.
 
 use std::{net::SocketAddr, path::PathBuf};
 

@@ -98,7 +98,7 @@ impl ImportRowError {
     }
 }
 
-/// An import as the dashboard sees it.
+/// An import as the dashboard shows it.
 #[derive(Debug, Clone)]
 pub struct ListingImport {
     pub id: ListingImportId,
@@ -231,7 +231,7 @@ pub async fn list(
 }
 
 /// Runs a queued import to the end. Safe to run again after a crash: upserts are idempotent and
-/// the counters start over. Returns `None` when another worker holds the import or it finished.
+/// the counters start over. Returns `None` when another worker has claimed the import or it has finished.
 pub async fn run(
     db: &DatabaseConnection,
     tenant_id: TenantId,

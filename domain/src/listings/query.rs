@@ -72,7 +72,7 @@ pub async fn list(
             let pattern = format!("%{}%", escape_like(&fold(text)));
             Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
         };
-        // `search_text` holds the folded values without the JSON keys.
+        // `search_text` contains the folded values without the JSON keys.
         let mut condition = Condition::any().add(like(listing::Column::ExternalId, search));
         for text in search_terms(&schema::get(db, tenant_id).await?, search) {
             condition = condition.add(like(listing::Column::SearchText, &text));

@@ -10,9 +10,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::{Problem, TenantId, ValidationError, entities::listing_field, error::Result};
 
-/// The most fields a tenant may declare.
+/// The maximum number of fields a tenant may declare.
 pub const MAX_FIELDS: usize = 100;
-/// The most options one enum field may have.
+/// The maximum number of options of one enum field.
 pub const MAX_OPTIONS: usize = 1_000;
 
 /// The type of a listing field, which decides how values are read and compared.

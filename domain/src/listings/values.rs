@@ -15,9 +15,9 @@ use super::{
 };
 use crate::{Problem, ValidationError};
 
-/// The most characters a text value may have.
+/// The maximum number of characters in a text value.
 pub const MAX_TEXT_CHARS: usize = 10_000;
-/// The most tags one value may have.
+/// The maximum number of tags in one value.
 pub const MAX_TAGS: usize = 100;
 
 /// Normalised values keyed by field name. A `BTreeMap`, so serialisation order is stable and

@@ -75,7 +75,7 @@ enum IndexKind {
     },
 }
 
-/// Which side of a threshold a query asks for.
+/// The side of a threshold that a query selects.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
     /// Members whose value is at least the query value.
@@ -84,7 +84,7 @@ enum Side {
     AtMost,
 }
 
-/// Members sorted by one number, answering "every member at or above (or below) x" exactly.
+/// Members sorted by one number, for exact queries of every member at or above (or below) x.
 ///
 /// Positions in the sorted order are cut into [`BUCKETS`] buckets of [`BLOCKS`] blocks. A query
 /// combines the bitmap of all whole buckets on its side, the bitmap of the whole blocks on its
@@ -96,10 +96,10 @@ struct Thresholds {
     members: Vec<u32>,
     bucket_size: usize,
     block_size: usize,
-    /// `AtLeast`: `whole[k]` holds positions `k * bucket_size..`; `AtMost`: positions
+    /// `AtLeast`: `whole[k]` contains positions `k * bucket_size..`; `AtMost`: positions
     /// `..k * bucket_size`. One more entry than buckets.
     whole: Vec<RoaringBitmap>,
-    /// `AtLeast`: `within[k][j]` holds positions from block `j` to the end of bucket `k`;
+    /// `AtLeast`: `within[k][j]` contains positions from block `j` to the end of bucket `k`;
     /// `AtMost`: from the start of bucket `k` to the end of block `j`.
     within: Vec<Vec<RoaringBitmap>>,
 }
@@ -155,8 +155,8 @@ impl Thresholds {
         }
     }
 
-    /// Every member on this index's side of `value`, exactly, as borrowed bitmaps minus the few
-    /// members of one block.
+    /// Returns every member on this index's side of `value`, exactly, as borrowed bitmaps minus
+    /// the few members of one block.
     fn query(&self, value: f64) -> Candidates<'_> {
         match self.side {
             Side::AtLeast => {
@@ -247,7 +247,7 @@ impl<'i> Candidates<'i> {
         result
     }
 
-    /// The members of `survivors` that are also candidates here.
+    /// Returns the members of `survivors` that are also candidates here.
     fn restrict(&self, survivors: &RoaringBitmap) -> RoaringBitmap {
         let mut result = RoaringBitmap::new();
         for part in &self.parts {
@@ -420,14 +420,14 @@ impl Matches {
         self.per_rule.is_empty()
     }
 
-    /// Each matched member with its rule, grouped by rule.
+    /// Iterates over each matched member with its rule, grouped by rule.
     pub fn iter(&self) -> impl Iterator<Item = (u32, RuleId)> + '_ {
         self.per_rule
             .iter()
             .flat_map(|(rule, members)| members.iter().map(move |member| (member, *rule)))
     }
 
-    /// Each matched member with its rule, sorted by member.
+    /// Returns each matched member with its rule, sorted by member.
     pub fn to_sorted_vec(&self) -> Vec<(u32, RuleId)> {
         let mut all: Vec<(u32, RuleId)> = self.iter().collect();
         all.sort_unstable();
@@ -592,7 +592,7 @@ impl Accumulator {
             Accumulator::Keywords(by_keyword) => {
                 let (keywords, postings): (Vec<String>, Vec<RoaringBitmap>) =
                     by_keyword.into_iter().unzip();
-                // Building fails only for patterns beyond the automaton's size limits.
+                // The aho-corasick crate fails a build only when the patterns exceed its size limits.
                 let automaton = AhoCorasick::new(&keywords).ok();
                 IndexKind::Keywords {
                     automaton,

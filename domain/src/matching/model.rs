@@ -30,7 +30,7 @@ pub struct Clause {
 pub enum Operator {
     /// The listing's value (or one of its tags) is one of the operand's set.
     InSet,
-    /// The listing's value is none of the operand's set.
+    /// The listing's value is not in the operand's set.
     NotInSet,
     /// Some unit of the listing costs at most the operand (bounds inclusive).
     AtMost,
