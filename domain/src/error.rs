@@ -43,6 +43,9 @@ pub enum Resource {
     ApiKey,
     Listing,
     ListingImport,
+    Member,
+    MatchRule,
+    Delivery,
 }
 
 /// A rejected input value: which field, the value as given, and the problem with it.
@@ -112,6 +115,22 @@ pub enum Problem {
     CannotGrantOwner,
     NotAnObject,
     InvalidCursor,
+    UnknownProfileField,
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
+    /// The operator cannot compare a field of this type; `allowed` lists the operators that can.
+    OperatorNotAllowed {
+        allowed: Vec<&'static str>,
+    },
+    /// A clause needs exactly one of a profile field and a constant value.
+    OperandRequired,
+    TemplateSyntax {
+        part: &'static str,
+        line: Option<usize>,
+        detail: String,
+    },
 }
 
 impl Error {
@@ -176,6 +195,9 @@ fn not_found_message(resource: Resource, locale: Locale) -> String {
         Resource::ApiKey => ("APIキー", "API key"),
         Resource::Listing => ("掲載情報", "listing"),
         Resource::ListingImport => ("インポート", "import"),
+        Resource::Member => ("会員", "member"),
+        Resource::MatchRule => ("マッチング条件", "match rule"),
+        Resource::Delivery => ("配信", "delivery"),
     };
     match locale {
         Locale::Ja => format!("指定された{ja}が見つかりません。"),
@@ -261,6 +283,24 @@ impl ValidationError {
             Problem::InvalidCursor => {
                 format!("「{field}」の値「{value}」は前のページのendCursorではありません。")
             }
+            Problem::UnknownProfileField => format!(
+                "項目「{field}」は希望条件の項目にありません。希望条件の項目を追加するか、この項目を外してください。"
+            ),
+            Problem::OutOfRange { min, max } => {
+                format!("「{field}」の値「{value}」は{min}〜{max}の範囲で指定してください。")
+            }
+            Problem::OperatorNotAllowed { allowed } => format!(
+                "「{field}」には比較方法「{value}」を使えません。使える比較方法: {}",
+                allowed.join(", ")
+            ),
+            Problem::OperandRequired => format!(
+                "「{field}」には比較する希望条件の項目か固定値のどちらか一方を指定してください。"
+            ),
+            Problem::TemplateSyntax { part, line, detail } => format!(
+                "テンプレートの{}{}に誤りがあります: {detail}",
+                template_part_ja(part),
+                line.map(|l| format!("{l}行目")).unwrap_or_default()
+            ),
         }
     }
 
@@ -329,6 +369,23 @@ impl ValidationError {
             Problem::InvalidCursor => {
                 format!("\"{value}\" in \"{field}\" is not the endCursor of a previous page.")
             }
+            Problem::UnknownProfileField => format!(
+                "\"{field}\" is not a profile field. Add it to the profile fields or leave it out."
+            ),
+            Problem::OutOfRange { min, max } => {
+                format!("\"{value}\" in \"{field}\" must be between {min} and {max}.")
+            }
+            Problem::OperatorNotAllowed { allowed } => format!(
+                "The operator \"{value}\" cannot compare \"{field}\". Allowed: {}",
+                allowed.join(", ")
+            ),
+            Problem::OperandRequired => format!(
+                "\"{field}\" needs either a profile field or a constant value to compare with, not both."
+            ),
+            Problem::TemplateSyntax { part, line, detail } => format!(
+                "The {part} template has an error{}: {detail}",
+                line.map(|l| format!(" on line {l}")).unwrap_or_default()
+            ),
         }
     }
 
@@ -361,6 +418,11 @@ impl ValidationError {
             Problem::CannotGrantOwner => "CANNOT_GRANT_OWNER",
             Problem::NotAnObject => "NOT_AN_OBJECT",
             Problem::InvalidCursor => "INVALID_CURSOR",
+            Problem::UnknownProfileField => "UNKNOWN_PROFILE_FIELD",
+            Problem::OutOfRange { .. } => "OUT_OF_RANGE",
+            Problem::OperatorNotAllowed { .. } => "OPERATOR_NOT_ALLOWED",
+            Problem::OperandRequired => "OPERAND_REQUIRED",
+            Problem::TemplateSyntax { .. } => "TEMPLATE_SYNTAX",
         }
     }
 }
@@ -376,6 +438,14 @@ fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
         _ => return None,
     };
     Some(locale.pick(ja, en))
+}
+
+fn template_part_ja(part: &str) -> &'static str {
+    match part {
+        "subject" => "件名",
+        "html" => "HTML本文",
+        _ => "テキスト本文",
+    }
 }
 
 /// Each option as the stored value with its label in `locale`: `Shinjuku Ku (新宿区)`.

@@ -57,3 +57,15 @@ id_type!(
     /// Identifies a CSV import of listings.
     ListingImportId
 );
+id_type!(
+    /// Identifies a member of a tenant.
+    MemberId
+);
+id_type!(
+    /// Identifies a match rule.
+    MatchRuleId
+);
+id_type!(
+    /// Identifies one mail to one recipient.
+    DeliveryId
+);

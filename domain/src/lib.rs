@@ -10,15 +10,21 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod ids;
+pub mod leases;
 pub mod listings;
 pub mod locale;
 pub mod matching;
+pub mod members;
 pub mod operators;
+pub mod outbox;
+pub mod schedule;
 pub mod settings;
 pub mod telemetry;
 pub mod tenants;
 
 pub use auth::{Permission, Principal, Role};
 pub use error::{Error, Problem, ValidationError};
-pub use ids::{ApiKeyId, ListingId, ListingImportId, OperatorId, TenantId};
+pub use ids::{
+    ApiKeyId, DeliveryId, ListingId, ListingImportId, MatchRuleId, MemberId, OperatorId, TenantId,
+};
 pub use locale::Locale;

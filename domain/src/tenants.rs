@@ -71,6 +71,8 @@ pub async fn sign_up(
             time_zone: Set(DEFAULT_TIME_ZONE.to_owned()),
             created_at: Set(now),
             listing_count: Set(0),
+            notify_on_change: Set(false),
+            matching_revision: Set(0),
         }
         .insert(&tx)
         .await
@@ -105,6 +107,39 @@ pub async fn get(db: &DatabaseConnection, tenant_id: TenantId) -> Result<tenant:
         .one(db)
         .await?
         .ok_or(Error::NotFound(Resource::Tenant))
+}
+
+/// Marks the tenant's member index as stale; call in the transaction that changes members,
+/// profile fields or match rules.
+pub async fn bump_matching_revision(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+) -> Result<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::MatchingRevision,
+            Expr::col(tenant::Column::MatchingRevision).add(1),
+        )
+        .filter(tenant::Column::Id.eq(tenant_id.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Turns "notify on change" on or off: whether members hear again about a listing that changed
+/// after it was mailed to them.
+pub async fn set_notify_on_change(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    enabled: bool,
+) -> Result<tenant::Model> {
+    let tenant = get(db, tenant_id).await?;
+    let mut active: tenant::ActiveModel = tenant.into();
+    active.notify_on_change = Set(enabled);
+    let tenant = active.update(db).await?;
+    tracing::info!(tenant.id = %tenant_id, enabled, "notify on change set");
+    Ok(tenant)
 }
 
 pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Option<tenant::Model>> {

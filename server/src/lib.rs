@@ -50,9 +50,7 @@ impl App {
         let token = CancellationToken::new();
         let pool = (self.settings.in_process_workers > 0).then(|| {
             let queue = self.state.queue.clone();
-            let context = JobContext {
-                db: self.state.db.clone(),
-            };
+            let context = JobContext::new(self.state.db.clone(), queue.clone());
             let stop = token.clone();
             let concurrency = self.settings.in_process_workers;
             tokio::spawn(async move {

@@ -13,8 +13,8 @@ async fn main() -> anyhow::Result<()> {
     let db = domain::db::connect_and_migrate(&settings.database).await?;
     let queue = JobQueue::connect(&settings.queue).await?;
     run_pool(
-        queue,
-        JobContext { db },
+        queue.clone(),
+        JobContext::new(db, queue),
         settings.concurrency,
         shutdown_signal(),
     )

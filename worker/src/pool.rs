@@ -3,12 +3,13 @@
 use std::{future::Future, time::Duration};
 
 use apalis::prelude::*;
+use domain::matching::run::IndexCache;
 use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 
 use crate::{
     Job, JobQueue,
-    jobs::{JobKind, Outcome, import_listings},
+    jobs::{JobKind, Outcome, capture_outbox, import_listings, match_listings},
     reconcile,
 };
 
@@ -23,6 +24,20 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 #[derive(Clone)]
 pub struct JobContext {
     pub db: DatabaseConnection,
+    /// For handlers that queue follow-up jobs.
+    pub queue: JobQueue,
+    /// Member indexes kept between matching jobs of this process.
+    pub index_cache: IndexCache,
+}
+
+impl JobContext {
+    pub fn new(db: DatabaseConnection, queue: JobQueue) -> Self {
+        Self {
+            db,
+            queue,
+            index_cache: IndexCache::default(),
+        }
+    }
 }
 
 /// Runs `concurrency` jobs at a time, and the reconciler, until `shutdown` completes; then lets
@@ -86,8 +101,10 @@ async fn handle(job: Job, context: Data<JobContext>, attempt: Attempt) -> Result
     let outcome = async {
         match job.kind {
             JobKind::ImportListings { import_id } => {
-                import_listings::run(&context.db, job.tenant_id, import_id, last_attempt).await
+                import_listings::run(&context, job.tenant_id, import_id, last_attempt).await
             }
+            JobKind::MatchListings => match_listings::run(&context, job.tenant_id).await,
+            JobKind::CaptureOutbox => capture_outbox::run(&context, job.tenant_id).await,
         }
     }
     .instrument(span.clone())

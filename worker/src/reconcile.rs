@@ -1,11 +1,14 @@
 //! The reconciler: the database is the source of truth and a queued job only a trigger, so
 //! work whose job was lost (a Redis restart, a killed worker) is found in the database and
-//! queued again. A duplicate job is harmless because handlers claim their row atomically.
+//! queued again. A duplicate job is harmless because handlers claim their row or their
+//! tenant's lease atomically.
+//!
+//! It also creates the digests that are due, so scheduling needs no host crontab.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::listings::imports;
+use domain::{listings::imports, matching::run, outbox};
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -35,7 +38,33 @@ pub async fn requeue_stranded(
     Ok(stranded.len())
 }
 
-/// Runs [`requeue_stranded`] every [`RECONCILE_INTERVAL`] until `stop` is cancelled.
+/// Queues matching for tenants with listings waiting for it, and the outbox for tenants with
+/// queued deliveries (digests that are due are created first). Returns how many jobs it queued.
+pub async fn requeue_mail_work(
+    db: &DatabaseConnection,
+    queue: &JobQueue,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let mut queued = 0;
+    for tenant_id in run::tenants_with_pending(db).await? {
+        queue
+            .push(Job::new(tenant_id, JobKind::MatchListings))
+            .await?;
+        queued += 1;
+    }
+    for tenant_id in outbox::digests::tenants_with_due(db, now).await? {
+        outbox::digests::create_due(db, tenant_id, now).await?;
+    }
+    for tenant_id in outbox::tenants_with_queued(db).await? {
+        queue
+            .push(Job::new(tenant_id, JobKind::CaptureOutbox))
+            .await?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// Runs [`requeue_stranded`] and [`requeue_mail_work`] every [`RECONCILE_INTERVAL`] until `stop` is cancelled.
 pub async fn run(db: DatabaseConnection, queue: JobQueue, stop: CancellationToken) {
     let mut interval = tokio::time::interval(RECONCILE_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -46,6 +75,9 @@ pub async fn run(db: DatabaseConnection, queue: JobQueue, stop: CancellationToke
         }
         if let Err(error) = requeue_stranded(&db, &queue, Utc::now()).await {
             tracing::error!(error = ?error, "reconciler failed; it will try again");
+        }
+        if let Err(error) = requeue_mail_work(&db, &queue, Utc::now()).await {
+            tracing::error!(error = ?error, "reconciler failed on mail work; it will try again");
         }
     }
 }

@@ -27,14 +27,20 @@ pub enum ApiScope {
     ListingsWrite,
     SchemaRead,
     SchemaWrite,
+    MembersRead,
+    MembersWrite,
+    DeliveriesRead,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 4] = [
+    pub const ALL: [ApiScope; 7] = [
         ApiScope::ListingsRead,
         ApiScope::ListingsWrite,
         ApiScope::SchemaRead,
         ApiScope::SchemaWrite,
+        ApiScope::MembersRead,
+        ApiScope::MembersWrite,
+        ApiScope::DeliveriesRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +49,9 @@ impl ApiScope {
             ApiScope::ListingsWrite => "listings:write",
             ApiScope::SchemaRead => "schema:read",
             ApiScope::SchemaWrite => "schema:write",
+            ApiScope::MembersRead => "members:read",
+            ApiScope::MembersWrite => "members:write",
+            ApiScope::DeliveriesRead => "deliveries:read",
         }
     }
 

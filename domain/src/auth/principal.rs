@@ -42,8 +42,13 @@ pub enum Permission {
     ReadTenant,
     ReadListings,
     WriteListings,
+    /// The listing schema, profile fields, match rules and mail templates.
     ReadSchema,
     WriteSchema,
+    ReadMembers,
+    WriteMembers,
+    /// The outbox: deliveries with their content and why they were sent.
+    ReadDeliveries,
     /// Creating and revoking API keys; never granted to an API key.
     ManageApiKeys,
     /// Adding operators; never granted to an API key.
@@ -93,7 +98,10 @@ impl Principal {
             Principal::Operator {
                 role: Role::Viewer, ..
             } => {
-                matches!(permission, ReadTenant | ReadListings | ReadSchema)
+                matches!(
+                    permission,
+                    ReadTenant | ReadListings | ReadSchema | ReadMembers | ReadDeliveries
+                )
             }
             Principal::ApiKey { scopes, .. } => match permission {
                 ReadTenant => true,
@@ -104,6 +112,12 @@ impl Principal {
                         || scopes.contains(&ApiScope::SchemaWrite)
                 }
                 WriteSchema => scopes.contains(&ApiScope::SchemaWrite),
+                ReadMembers => {
+                    scopes.contains(&ApiScope::MembersRead)
+                        || scopes.contains(&ApiScope::MembersWrite)
+                }
+                WriteMembers => scopes.contains(&ApiScope::MembersWrite),
+                ReadDeliveries => scopes.contains(&ApiScope::DeliveriesRead),
                 ManageApiKeys | ManageOperators => false,
             },
         }

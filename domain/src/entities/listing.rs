@@ -14,6 +14,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub search_text: String,
+    /// 0: matched, 1: new and not yet matched, 2: changed since it was last matched.
+    pub match_pending: i16,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,9 +1,17 @@
 //! sea-orm entities, one per table. These are storage shapes; the API has its own types.
 
 pub mod api_key;
+pub mod delivery;
 pub mod listing;
 pub mod listing_field;
 pub mod listing_import;
+pub mod listing_match;
+pub mod match_rule;
+pub mod match_update;
+pub mod member;
 pub mod operator;
+pub mod profile_field;
 pub mod refresh_token;
+pub mod template;
 pub mod tenant;
+pub mod tenant_lease;

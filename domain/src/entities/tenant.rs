@@ -13,6 +13,8 @@ pub struct Model {
     pub time_zone: String,
     pub created_at: DateTimeUtc,
     pub listing_count: i64,
+    pub notify_on_change: bool,
+    pub matching_revision: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -461,7 +461,7 @@ fn push_error(
     });
 }
 
-fn csv_reader(csv: &str) -> csv::Reader<&[u8]> {
+pub(crate) fn csv_reader(csv: &str) -> csv::Reader<&[u8]> {
     // A byte-order mark, as Excel writes, would otherwise become part of the first column name.
     let text = csv.strip_prefix('\u{feff}').unwrap_or(csv);
     csv::ReaderBuilder::new()
@@ -469,7 +469,7 @@ fn csv_reader(csv: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
-fn malformed(error: &csv::Error) -> ValidationError {
+pub(crate) fn malformed(error: &csv::Error) -> ValidationError {
     ValidationError::new(
         "csv",
         None,

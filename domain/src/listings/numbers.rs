@@ -5,6 +5,10 @@
 //! [`parse_amount`] also reads the ranges that feeds give for a set of units: `5.5万円～6.75万円`,
 //! `5.5～6.75万円` (the unit of the right side applies to both), `12万円～` (minimum only) and
 //! `～9万円` (maximum only). A missing side stays missing; it is never taken as 0.
+//!
+//! Both also read the room count of a Japanese floor plan (間取り): `1R`, `2K`, `2LDK`, `3SLDK`,
+//! `２ＬＤＫ` and ranges such as `1K～2K`, so that a rooms field can take the feed's layout text.
+//! `2K` therefore means two rooms, never 2,000.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -26,6 +30,8 @@ pub fn parse_number(text: &str) -> Option<f64> {
 
     let value = if body.contains(['万', '千', '億']) {
         parse_with_units(body)?
+    } else if let Some(rooms) = parse_layout(body) {
+        rooms
     } else {
         parse_plain(body)?
     };
@@ -81,6 +87,20 @@ pub fn parse_amount(text: &str) -> Option<Amount> {
         (Some(min), Some(max)) if min > max => None,
         (min, max) => Some(Amount::Range { min, max }),
     }
+}
+
+/// The room count of a floor plan: the digits before `R`, `K`, `DK`, `LDK`, `SK`, `SDK`,
+/// `SLDK` (upper or lower case, an optional `+S` storeroom after it).
+fn parse_layout(text: &str) -> Option<f64> {
+    let upper = text.to_ascii_uppercase();
+    let body = upper.strip_suffix("+S").unwrap_or(&upper);
+    let digits_end = body.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, plan) = body.split_at(digits_end);
+    let known = ["R", "K", "DK", "LDK", "SK", "SDK", "SLDK"];
+    if digits.is_empty() || !known.contains(&plan) {
+        return None;
+    }
+    digits.parse::<f64>().ok()
 }
 
 fn has_unit(text: &str) -> bool {
@@ -161,6 +181,23 @@ fn parse_with_units(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floor_plans_give_room_counts() {
+        assert_eq!(parse_number("2LDK"), Some(2.0));
+        assert_eq!(parse_number("２ＬＤＫ"), Some(2.0));
+        assert_eq!(parse_number("1R"), Some(1.0));
+        assert_eq!(parse_number("1DK"), Some(1.0));
+        assert_eq!(parse_number("3SLDK+S"), Some(3.0));
+        assert_eq!(parse_number("2XYZ"), None);
+        assert_eq!(
+            parse_amount("1K～2K"),
+            Some(Amount::Range {
+                min: Some(1.0),
+                max: Some(2.0)
+            })
+        );
+    }
 
     #[test]
     fn plain_and_grouped_numbers_parse() {

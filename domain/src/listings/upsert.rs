@@ -25,6 +25,12 @@ use crate::{
 pub const MAX_RECORDS_PER_CALL: usize = 10_000;
 /// The maximum length of an external id, in characters.
 pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
+/// `listings.match_pending` of a listing that was never matched.
+pub const MATCH_PENDING_NEW: i16 = 1;
+/// `listings.match_pending` of a listing that changed after it was matched.
+pub const MATCH_PENDING_CHANGED: i16 = 2;
+/// `listings.match_pending` of a listing whose current content was matched.
+pub const MATCH_PENDING_NONE: i16 = 0;
 /// Rows per SQL statement; keeps bind parameters well under SQLite's and PostgreSQL's limits.
 const CHUNK_ROWS: usize = 500;
 
@@ -220,6 +226,7 @@ async fn write_chunk(
                 search_text: Set(record.search_text.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
+                match_pending: Set(MATCH_PENDING_NEW),
             }
         })
         .collect();
@@ -235,6 +242,15 @@ async fn write_chunk(
             listing::Column::SearchText,
             listing::Column::UpdatedAt,
         ])
+        // A listing never matched stays new; one matched before is now changed.
+        .value(
+            listing::Column::MatchPending,
+            Expr::case(
+                Expr::col((listing::Entity, listing::Column::MatchPending)).eq(MATCH_PENDING_NEW),
+                MATCH_PENDING_NEW,
+            )
+            .finally(MATCH_PENDING_CHANGED),
+        )
         .action_and_where(hash_changed)
         .to_owned();
     let written = match listing::Entity::insert_many(rows)

@@ -29,20 +29,34 @@ pub fn normalize(
     schema: &[ListingField],
     given: &serde_json::Map<String, Value>,
 ) -> Result<Values, Vec<ValidationError>> {
+    normalize_with(
+        schema,
+        given,
+        Problem::UnknownField,
+        is_missing,
+        normalize_value,
+    )
+}
+
+/// Validates each given value with `normalize_value`, reporting keys outside `fields` with
+/// `unknown` and values that `missing` rejects as absent. Shared by listings and member profiles.
+pub(crate) fn normalize_with(
+    fields: &[ListingField],
+    given: &serde_json::Map<String, Value>,
+    unknown: Problem,
+    missing: fn(&Value) -> bool,
+    normalize_value: fn(&ListingField, &Value) -> Result<Value, Problem>,
+) -> Result<Values, Vec<ValidationError>> {
     let mut values = Values::new();
     let mut errors = Vec::new();
 
     for name in given.keys() {
-        if !schema.iter().any(|field| &field.name == name) {
-            errors.push(ValidationError::new(
-                name.clone(),
-                None,
-                Problem::UnknownField,
-            ));
+        if !fields.iter().any(|field| &field.name == name) {
+            errors.push(ValidationError::new(name.clone(), None, unknown.clone()));
         }
     }
-    for field in schema {
-        let raw = given.get(&field.name).filter(|value| !is_missing(value));
+    for field in fields {
+        let raw = given.get(&field.name).filter(|value| !missing(value));
         match raw {
             None if field.required => errors.push(ValidationError::new(
                 field.name.clone(),
@@ -87,7 +101,7 @@ pub fn search_text(values: &Values) -> String {
     lines.join("\n")
 }
 
-fn is_missing(value: &Value) -> bool {
+pub(crate) fn is_missing(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::String(text) => text.trim().is_empty(),
@@ -96,7 +110,7 @@ fn is_missing(value: &Value) -> bool {
 }
 
 /// The value as the user wrote it, for error messages.
-fn display(value: &Value) -> String {
+pub(crate) fn display(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
@@ -114,7 +128,7 @@ fn normalize_value(field: &ListingField, raw: &Value) -> Result<Value, Problem> 
     }
 }
 
-fn normalize_text(raw: &Value) -> Result<Value, Problem> {
+pub(crate) fn normalize_text(raw: &Value) -> Result<Value, Problem> {
     let text = match raw {
         Value::String(text) => text.trim().to_owned(),
         Value::Number(number) => number.to_string(),
@@ -131,7 +145,7 @@ fn normalize_text(raw: &Value) -> Result<Value, Problem> {
 
 /// Reads a number, or a range given as text (`5.5万円～6.75万円`) or as `{"min": .., "max": ..}`.
 /// A range is stored as `{"min": .., "max": ..}` with a missing side left out.
-fn normalize_number(raw: &Value) -> Result<Value, Problem> {
+pub(crate) fn normalize_number(raw: &Value) -> Result<Value, Problem> {
     let amount = match raw {
         Value::Number(number) => number.as_f64().map(Amount::Exact),
         Value::String(text) => parse_amount(text),
@@ -188,7 +202,7 @@ fn number_value(number: f64) -> Value {
     }
 }
 
-fn normalize_enum(field: &ListingField, raw: &Value) -> Result<Value, Problem> {
+pub(crate) fn normalize_enum(field: &ListingField, raw: &Value) -> Result<Value, Problem> {
     let text = match raw {
         Value::String(text) => text.clone(),
         Value::Number(number) => number.to_string(),
@@ -206,7 +220,7 @@ fn normalize_enum(field: &ListingField, raw: &Value) -> Result<Value, Problem> {
         })
 }
 
-fn normalize_tags(raw: &Value) -> Result<Value, Problem> {
+pub(crate) fn normalize_tags(raw: &Value) -> Result<Value, Problem> {
     let items: Vec<String> = match raw {
         Value::Array(items) => items
             .iter()
@@ -235,7 +249,7 @@ fn normalize_tags(raw: &Value) -> Result<Value, Problem> {
     Ok(json!(tags))
 }
 
-fn normalize_date(raw: &Value) -> Result<Value, Problem> {
+pub(crate) fn normalize_date(raw: &Value) -> Result<Value, Problem> {
     let Value::String(text) = raw else {
         return Err(Problem::NotADate);
     };
@@ -263,7 +277,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
 }
 
-fn normalize_geo_point(raw: &Value) -> Result<Value, Problem> {
+pub(crate) fn normalize_geo_point(raw: &Value) -> Result<Value, Problem> {
     let pair = match raw {
         Value::Object(object) => {
             let pick = |keys: [&str; 2]| {

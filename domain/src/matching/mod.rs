@@ -15,9 +15,12 @@
 mod evaluate;
 mod index;
 mod model;
+pub mod rules;
+pub mod run;
 
 pub use evaluate::{ClauseOutcome, evaluate, explain};
 pub use index::{Matcher, MatcherBuilder, Matches};
 pub use model::{
     Clause, ListingAmount, MemberProfile, Operand, Operator, ProfileValue, Rule, RuleId,
+    listing_date, listing_point,
 };

@@ -16,10 +16,16 @@ pub enum ApiScope {
     ListingsRead,
     /// Create and update listings, one by one, in bulk or by CSV.
     ListingsWrite,
-    /// Read the listing schema.
+    /// Read the listing schema, profile fields, match rules and templates.
     SchemaRead,
-    /// Change the listing schema.
+    /// Change the listing schema, profile fields, match rules, templates and mail settings.
     SchemaWrite,
+    /// Read members.
+    MembersRead,
+    /// Create, update, import and delete members.
+    MembersWrite,
+    /// Read deliveries, their content and why they were sent.
+    DeliveriesRead,
 }
 
 impl From<api_keys::ApiScope> for ApiScope {
@@ -29,6 +35,9 @@ impl From<api_keys::ApiScope> for ApiScope {
             api_keys::ApiScope::ListingsWrite => ApiScope::ListingsWrite,
             api_keys::ApiScope::SchemaRead => ApiScope::SchemaRead,
             api_keys::ApiScope::SchemaWrite => ApiScope::SchemaWrite,
+            api_keys::ApiScope::MembersRead => ApiScope::MembersRead,
+            api_keys::ApiScope::MembersWrite => ApiScope::MembersWrite,
+            api_keys::ApiScope::DeliveriesRead => ApiScope::DeliveriesRead,
         }
     }
 }
@@ -40,6 +49,9 @@ impl From<ApiScope> for api_keys::ApiScope {
             ApiScope::ListingsWrite => api_keys::ApiScope::ListingsWrite,
             ApiScope::SchemaRead => api_keys::ApiScope::SchemaRead,
             ApiScope::SchemaWrite => api_keys::ApiScope::SchemaWrite,
+            ApiScope::MembersRead => api_keys::ApiScope::MembersRead,
+            ApiScope::MembersWrite => api_keys::ApiScope::MembersWrite,
+            ApiScope::DeliveriesRead => api_keys::ApiScope::DeliveriesRead,
         }
     }
 }

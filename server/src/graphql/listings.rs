@@ -342,6 +342,9 @@ async fn upsert_batch(
     let mut report = upsert::upsert(&ctx.state().db, tenant_id, records)
         .await
         .api(ctx)?;
+    if report.created + report.updated > 0 {
+        queue_matching(ctx, tenant_id).await;
+    }
     for error in &mut report.errors {
         error.index = positions.get(error.index).copied().unwrap_or(error.index);
     }
@@ -349,6 +352,15 @@ async fn upsert_batch(
     report.errors.extend(shape_errors);
     report.errors.sort_by_key(|e| e.index);
     Ok(to_result(report, locale))
+}
+
+/// Queues matching for the tenant's new and changed listings. A failure is logged and left to
+/// the reconciler, which finds listings waiting for matching without a job.
+pub(super) async fn queue_matching(ctx: &Context<'_>, tenant_id: domain::TenantId) {
+    let job = worker::Job::new(tenant_id, worker::jobs::JobKind::MatchListings);
+    if let Err(error) = ctx.state().queue.push(job).await {
+        tracing::warn!(error = ?error, "could not queue matching; the reconciler will");
+    }
 }
 
 fn to_result(report: listings::UpsertReport, locale: domain::Locale) -> UpsertListingsResult {

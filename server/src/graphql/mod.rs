@@ -7,6 +7,9 @@ mod context;
 mod error;
 mod imports;
 mod listings;
+mod matching;
+mod members;
+mod outbox;
 mod tenant;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -33,6 +36,9 @@ pub struct Query(
     listings::ListingQuery,
     imports::ImportQuery,
     api_keys::ApiKeyQuery,
+    members::MemberQuery,
+    matching::MatchingQuery,
+    outbox::OutboxQuery,
 );
 
 /// Changes. All but `signUp`, `logIn`, `refreshSession` and `logOut` need credentials.
@@ -43,6 +49,9 @@ pub struct Mutation(
     listings::ListingMutation,
     imports::ImportMutation,
     api_keys::ApiKeyMutation,
+    members::MemberMutation,
+    matching::MatchingMutation,
+    outbox::OutboxMutation,
 );
 
 pub type TayoriSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -116,6 +116,9 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
     /// The number of listings the tenant has stored.
     pub listing_count: u64,
+    /// Whether members hear again, once per version, about a listing that changed after it
+    /// was mailed to them. Off by default: updates mail nothing.
+    pub notify_on_change: bool,
 }
 
 impl From<entities::tenant::Model> for Tenant {
@@ -128,6 +131,7 @@ impl From<entities::tenant::Model> for Tenant {
             default_locale: domain::Locale::from_tag(&row.default_locale).into(),
             time_zone: row.time_zone,
             created_at: row.created_at,
+            notify_on_change: row.notify_on_change,
         }
     }
 }

@@ -33,6 +33,26 @@ const COVERED_FIELDS: &[&str] = &[
     "importListingsCsv",
     "createApiKey",
     "revokeApiKey",
+    "members",
+    "member",
+    "profileFields",
+    "matchRules",
+    "deliveries",
+    "delivery",
+    "mailTemplates",
+    "previewMailTemplate",
+    "createMember",
+    "updateMember",
+    "setMemberSubscribed",
+    "deleteMember",
+    "importMembers",
+    "setProfileFields",
+    "createMatchRule",
+    "updateMatchRule",
+    "deleteMatchRule",
+    "setNotifyOnChange",
+    "saveMailTemplate",
+    "resetMailTemplate",
 ];
 
 async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
@@ -192,6 +212,188 @@ async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
     app.stop().await;
 }
 on_both_databases!(second_tenant_cannot_reach_first_tenants_data);
+
+/// Members, rules, profile fields, templates and deliveries of one tenant are out of reach of
+/// another tenant's operator and API key.
+async fn second_tenant_cannot_reach_first_tenants_mail(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let first = app.sign_up("kaede").await;
+    let second = app.sign_up("ichou").await;
+    app.set_tokyo_schema(&first).await;
+    app.set_tokyo_schema(&second).await;
+    let profile = json!([{ "name": "max_price", "fieldType": "NUMBER", "labelJa": "上限", "labelEn": "Max" }]);
+    let set_profile =
+        "mutation($fields: [ListingFieldInput!]!) { setProfileFields(fields: $fields) { name } }";
+    app.graphql(Some(&first), set_profile, json!({ "fields": profile }))
+        .await;
+    let rule = app.graphql(Some(&first),
+        "mutation { createMatchRule(rule: { name: \"上限\", clauses: [{ listingField: \"price\", operator: AT_MOST, profileField: \"max_price\" }] }) { id } }",
+        json!({}),
+    ).await;
+    let rule_id = rule["data"]["createMatchRule"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = app.graphql(Some(&first),
+        "mutation { createMember(member: { email: \"secret@example.jp\", profile: { max_price: 200000 } }) { id } }",
+        json!({}),
+    ).await;
+    let member_id = member["data"]["createMember"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.graphql(Some(&first),
+        "mutation { saveMailTemplate(kind: LISTING, locale: JA, subject: \"秘密\", html: \"<p>秘密</p>\", text: \"秘密\") { customized } }",
+        json!({}),
+    ).await;
+    let upserted = app.graphql(Some(&first),
+        "mutation { upsertListing(listing: { externalId: \"k-1\", fields: { name: \"楓\", price: 100000 } }) { created } }",
+        json!({}),
+    ).await;
+    assert_eq!(
+        upserted["data"]["upsertListing"]["created"], 1,
+        "{upserted}"
+    );
+    let mut delivery_id = None;
+    for _ in 0..100 {
+        let body = app
+            .graphql(
+                Some(&first),
+                "{ deliveries { nodes { id state } } }",
+                json!({}),
+            )
+            .await;
+        if let Some(id) = body["data"]["deliveries"]["nodes"][0]["id"].as_str() {
+            delivery_id = Some(id.to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let delivery_id = delivery_id.expect("the first tenant's member was mailed");
+    let listing = app
+        .graphql(
+            Some(&first),
+            "{ listing(externalId: \"k-1\") { id } }",
+            json!({}),
+        )
+        .await;
+    let listing_id = listing["data"]["listing"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let second_key = app
+        .create_api_key(
+            &second,
+            &[
+                "LISTINGS_READ",
+                "SCHEMA_READ",
+                "SCHEMA_WRITE",
+                "MEMBERS_READ",
+                "MEMBERS_WRITE",
+                "DELIVERIES_READ",
+            ],
+        )
+        .await;
+    for caller in [&second, &second_key] {
+        let reads = app.graphql(Some(caller),
+            "{ members { totalCount } profileFields { name } matchRules { id } deliveries { totalCount } mailTemplates { subject customized } }",
+            json!({}),
+        ).await;
+        assert_eq!(reads["data"]["members"]["totalCount"], 0, "{reads}");
+        assert_eq!(reads["data"]["profileFields"], json!([]), "{reads}");
+        assert_eq!(reads["data"]["matchRules"], json!([]), "{reads}");
+        assert_eq!(reads["data"]["deliveries"]["totalCount"], 0, "{reads}");
+        assert!(
+            reads["data"]["mailTemplates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["customized"] == false),
+            "{reads}"
+        );
+
+        let not_found = [
+            ("query($id: ID!) { member(id: $id) { email } }", &member_id),
+            (
+                "query($id: ID!) { delivery(id: $id) { subject } }",
+                &delivery_id,
+            ),
+            (
+                "mutation($id: ID!) { updateMember(id: $id, member: { email: \"x@example.jp\" }) { id } }",
+                &member_id,
+            ),
+            (
+                "mutation($id: ID!) { setMemberSubscribed(id: $id, subscribed: false) { id } }",
+                &member_id,
+            ),
+            ("mutation($id: ID!) { deleteMember(id: $id) }", &member_id),
+            (
+                "mutation($id: ID!) { updateMatchRule(id: $id, rule: { name: \"x\", clauses: [{ listingField: \"price\", operator: AT_MOST, value: 1 }] }) { id } }",
+                &rule_id,
+            ),
+            ("mutation($id: ID!) { deleteMatchRule(id: $id) }", &rule_id),
+            (
+                "query($id: ID!) { previewMailTemplate(kind: LISTING, locale: JA, subject: \"s\", html: \"h\", text: \"t\", listingId: $id) { subject } }",
+                &listing_id,
+            ),
+        ];
+        for (query, id) in not_found {
+            let body = app.graphql(Some(caller), query, json!({ "id": id })).await;
+            assert_eq!(error_code(&body), "NOT_FOUND", "{query}: {body}");
+        }
+    }
+    for caller in [&second, &second_key] {
+        // Writes of the second tenant change only the second tenant.
+        let writes = app.graphql(Some(caller),
+            "mutation { setNotifyOnChange(enabled: true) { slug } resetMailTemplate(kind: LISTING, locale: JA) { customized } saveMailTemplate(kind: DIGEST, locale: EN, subject: \"s\", html: \"h\", text: \"t\") { customized } importMembers(csv: \"email\\nsecret@example.jp\\n\") { created } createMember(member: { email: \"own@example.jp\" }) { id } }",
+            json!({}),
+        ).await;
+        assert_eq!(
+            writes["data"]["setNotifyOnChange"]["slug"], "ichou",
+            "{writes}"
+        );
+        let rule = app.graphql(Some(caller),
+            "mutation { createMatchRule(rule: { name: \"own\", clauses: [{ listingField: \"price\", operator: AT_MOST, value: 1 }] }) { id } }",
+            json!({}),
+        ).await;
+        assert!(rule["errors"].is_null(), "{rule}");
+        app.graphql(Some(caller), set_profile, json!({ "fields": [] }))
+            .await;
+        app.graphql(
+            Some(caller),
+            "mutation { deleteMember(id: \"00000000-0000-0000-0000-000000000000\") }",
+            json!({}),
+        )
+        .await;
+    }
+
+    let mine = app.graphql(Some(&first),
+        "{ tenant { notifyOnChange } members { totalCount nodes { email } } profileFields { name } matchRules { name } deliveries { totalCount } mailTemplates { kind locale subject customized } }",
+        json!({}),
+    ).await;
+    assert_eq!(mine["data"]["tenant"]["notifyOnChange"], false, "{mine}");
+    assert_eq!(mine["data"]["members"]["totalCount"], 1, "{mine}");
+    assert_eq!(
+        mine["data"]["members"]["nodes"][0]["email"],
+        "secret@example.jp"
+    );
+    assert_eq!(mine["data"]["profileFields"][0]["name"], "max_price");
+    assert_eq!(mine["data"]["matchRules"], json!([{ "name": "上限" }]));
+    assert_eq!(mine["data"]["deliveries"]["totalCount"], 1);
+    let templates = mine["data"]["mailTemplates"].as_array().unwrap();
+    let listing_ja = templates
+        .iter()
+        .find(|t| t["kind"] == "LISTING" && t["locale"] == "JA")
+        .unwrap();
+    assert_eq!(listing_ja["subject"], "秘密");
+    assert!(
+        templates.iter().filter(|t| t["customized"] == true).count() == 1,
+        "{mine}"
+    );
+    app.stop().await;
+}
+on_both_databases!(second_tenant_cannot_reach_first_tenants_mail);
 
 #[tokio::test]
 async fn every_root_field_is_covered_by_isolation_test() {

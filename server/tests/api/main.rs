@@ -13,4 +13,5 @@ mod imports;
 mod isolation;
 mod limits;
 mod listings;
+mod matching;
 mod schema_sdl;

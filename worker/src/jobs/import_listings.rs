@@ -1,19 +1,29 @@
-//! Runs a CSV import of listings that the API stored and queued.
+//! Runs a CSV import of listings that the API stored and queued, then queues matching for the
+//! listings it stored.
 
 use domain::{ListingImportId, TenantId, listings::imports};
-use sea_orm::DatabaseConnection;
 
-use super::Outcome;
+use super::{JobKind, Outcome};
+use crate::{Job, JobContext};
 
 pub async fn run(
-    db: &DatabaseConnection,
+    context: &JobContext,
     tenant_id: TenantId,
     import_id: ListingImportId,
     last_attempt: bool,
 ) -> Outcome {
+    let db = &context.db;
     match imports::run(db, tenant_id, import_id).await {
         Ok(Some(import)) => {
             tracing::info!(import.id = %import_id, rows = import.processed_rows, "import job finished");
+            if let Err(error) = context
+                .queue
+                .push(Job::new(tenant_id, JobKind::MatchListings))
+                .await
+            {
+                // The reconciler finds listings waiting for matching without a job.
+                tracing::warn!(error = ?error, "could not queue matching after the import");
+            }
             Outcome::Done
         }
         Ok(None) => {

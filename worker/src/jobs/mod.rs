@@ -1,6 +1,8 @@
 //! The jobs, one module each, and the envelope that carries them on the queue.
 
+pub mod capture_outbox;
 pub mod import_listings;
+pub mod match_listings;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,6 +23,10 @@ pub struct Job {
 pub enum JobKind {
     /// Runs a stored CSV import of listings.
     ImportListings { import_id: ListingImportId },
+    /// Matches the tenant's new and changed listings against its members.
+    MatchListings,
+    /// Renders the tenant's queued deliveries into the outbox.
+    CaptureOutbox,
 }
 
 /// What a handler decided: finished (successfully or for good), or worth another attempt.
@@ -43,6 +49,8 @@ impl Job {
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             JobKind::ImportListings { .. } => "import_listings",
+            JobKind::MatchListings => "match_listings",
+            JobKind::CaptureOutbox => "capture_outbox",
         }
     }
 }

@@ -1,0 +1,29 @@
+//! The `deliveries` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub member_id: Option<Uuid>,
+    pub kind: String,
+    pub state: String,
+    pub to_address: String,
+    pub locale: String,
+    pub message_id: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub headers: String,
+    pub error: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

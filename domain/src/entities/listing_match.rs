@@ -1,0 +1,24 @@
+//! The `matches` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "matches")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub member_id: Uuid,
+    pub listing_id: Uuid,
+    pub rule_id: Uuid,
+    pub rule_name: String,
+    pub explanation: String,
+    pub listing_hash: String,
+    pub delivery_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,279 @@
+//! Rendering queued deliveries with the tenant's templates and keeping them in the outbox
+//! (captured mode) instead of sending them.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use mail::{Envelope, Template, TemplateKind};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{DeliveryKind, DeliveryState, context, items, templates};
+use crate::{
+    DeliveryId, Locale, TenantId,
+    entities::{delivery, listing},
+    error::Result,
+    leases,
+    listings::schema,
+    tenants,
+};
+
+const LEASE: &str = "outbox";
+const LEASE_TTL: Duration = Duration::seconds(120);
+const BATCH: u64 = 200;
+
+/// Renders and captures every queued delivery of the tenant; returns how many it captured.
+/// Returns 0 at once when another worker holds the tenant's outbox lease.
+pub async fn capture_queued(db: &DatabaseConnection, tenant_id: TenantId) -> Result<usize> {
+    let holder = Uuid::now_v7();
+    let mut captured = 0;
+    loop {
+        if !leases::acquire(db, tenant_id, LEASE, holder, LEASE_TTL, Utc::now()).await? {
+            return Ok(captured);
+        }
+        let outcome = capture_batches(db, tenant_id, holder, &mut captured).await;
+        leases::release(db, tenant_id, LEASE, holder).await?;
+        outcome?;
+        if next_queued(db, tenant_id, 1).await?.is_empty() {
+            return Ok(captured);
+        }
+    }
+}
+
+async fn next_queued(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    limit: u64,
+) -> Result<Vec<delivery::Model>> {
+    Ok(delivery::Entity::find()
+        .filter(delivery::Column::TenantId.eq(tenant_id.0))
+        .filter(delivery::Column::State.eq(DeliveryState::Queued.as_str()))
+        .order_by_asc(delivery::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+async fn capture_batches(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    holder: Uuid,
+    captured: &mut usize,
+) -> Result<()> {
+    let tenant = tenants::get(db, tenant_id).await?;
+    let listing_schema = schema::get(db, tenant_id).await?;
+    let mut compiled: HashMap<(TemplateKind, Locale), Result<Template, mail::TemplateError>> =
+        HashMap::new();
+    loop {
+        let batch = next_queued(db, tenant_id, BATCH).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for row in batch {
+            let locale = Locale::from_tag(&row.locale);
+            let kind = DeliveryKind::parse(&row.kind).unwrap_or(DeliveryKind::Listing);
+            let template_kind = match kind {
+                DeliveryKind::Digest => TemplateKind::Digest,
+                DeliveryKind::Listing | DeliveryKind::ListingUpdate => TemplateKind::Listing,
+            };
+            if let std::collections::hash_map::Entry::Vacant(entry) =
+                compiled.entry((template_kind, locale))
+            {
+                let stored = templates::get(db, tenant_id, template_kind, locale).await?;
+                entry.insert(Template::compile(&stored.source));
+            }
+            let template = &compiled[&(template_kind, locale)];
+            let context = render_context(db, &tenant, &listing_schema, &row, kind, locale).await?;
+            let outcome = match (template, context) {
+                (Ok(template), Some(context)) => template
+                    .render(&context)
+                    .map_err(|error| error.to_string())
+                    .and_then(|rendered| compose(&tenant, &row, rendered)),
+                (Err(error), _) => Err(error.to_string()),
+                (_, None) => Err("the listings of this mail no longer exist".to_owned()),
+            };
+            store(db, tenant_id, row.id, outcome).await?;
+            *captured += 1;
+        }
+        if !leases::acquire(db, tenant_id, LEASE, holder, LEASE_TTL, Utc::now()).await? {
+            tracing::warn!(tenant.id = %tenant_id, "outbox lease lost; stopping this run");
+            return Ok(());
+        }
+    }
+}
+
+struct Stored {
+    subject: String,
+    text: String,
+    html: String,
+    headers: String,
+}
+
+fn compose(
+    tenant: &crate::entities::tenant::Model,
+    row: &delivery::Model,
+    rendered: mail::Rendered,
+) -> Result<Stored, String> {
+    let from_address = format!("no-reply@{}", super::CAPTURED_MAIL_DOMAIN);
+    let envelope = Envelope {
+        from_name: &tenant.name,
+        from_address: &from_address,
+        to_address: &row.to_address,
+        message_id: &row.message_id,
+        date: Utc::now(),
+        extra_headers: vec![("X-Tayori-Delivery", row.id.to_string())],
+    };
+    let composed = mail::compose(&envelope, &rendered).map_err(|error| error.to_string())?;
+    Ok(Stored {
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        headers: composed.headers,
+    })
+}
+
+async fn store(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    delivery_id: Uuid,
+    outcome: Result<Stored, String>,
+) -> Result<()> {
+    let now = Utc::now();
+    let update = delivery::Entity::update_many()
+        .filter(delivery::Column::TenantId.eq(tenant_id.0))
+        .filter(delivery::Column::Id.eq(delivery_id))
+        .filter(delivery::Column::State.eq(DeliveryState::Queued.as_str()))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now));
+    match outcome {
+        Ok(stored) => {
+            update
+                .col_expr(
+                    delivery::Column::State,
+                    Expr::value(DeliveryState::Captured.as_str()),
+                )
+                .col_expr(delivery::Column::Subject, Expr::value(stored.subject))
+                .col_expr(delivery::Column::TextBody, Expr::value(stored.text))
+                .col_expr(delivery::Column::HtmlBody, Expr::value(stored.html))
+                .col_expr(delivery::Column::Headers, Expr::value(stored.headers))
+                .exec(db)
+                .await?;
+        }
+        Err(error) => {
+            tracing::warn!(tenant.id = %tenant_id, delivery.id = %delivery_id, error = %error, "delivery could not be rendered");
+            update
+                .col_expr(
+                    delivery::Column::State,
+                    Expr::value(DeliveryState::Failed.as_str()),
+                )
+                .col_expr(delivery::Column::Error, Expr::value(Some(error)))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The template context of a delivery, or `None` when none of its listings exist any more.
+async fn render_context(
+    db: &DatabaseConnection,
+    tenant: &crate::entities::tenant::Model,
+    listing_schema: &[crate::listings::ListingField],
+    row: &delivery::Model,
+    kind: DeliveryKind,
+    locale: Locale,
+) -> Result<Option<Value>> {
+    let tenant_id = TenantId(tenant.id);
+    let entries = items(db, tenant_id, DeliveryId(row.id)).await?;
+    let ids: Vec<Uuid> = entries.iter().map(|item| item.listing_id).collect();
+    let listings: HashMap<Uuid, listing::Model> = listing::Entity::find()
+        .filter(listing::Column::TenantId.eq(tenant.id))
+        .filter(listing::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let mut shown = Vec::new();
+    let mut reasons = Vec::new();
+    for item in &entries {
+        let Some(stored) = listings.get(&item.listing_id) else {
+            continue;
+        };
+        let values: Value = serde_json::from_str(&stored.fields).unwrap_or(Value::Null);
+        let mut entry = context::listing(
+            listing_schema,
+            &values,
+            &stored.external_id,
+            locale,
+            item.update,
+        );
+        let why = context::why(listing_schema, &item.rule_name, &item.explanation, locale);
+        entry["why"] = Value::Array(vec![why.clone()]);
+        shown.push(entry);
+        reasons.push(why);
+    }
+    if shown.is_empty() {
+        return Ok(None);
+    }
+    let mut context = context::base(tenant, &row.to_address, locale);
+    match kind {
+        DeliveryKind::Digest => {
+            context["count"] = Value::from(shown.len());
+            context["listings"] = Value::Array(shown);
+        }
+        DeliveryKind::Listing | DeliveryKind::ListingUpdate => {
+            context["update"] = Value::Bool(kind == DeliveryKind::ListingUpdate);
+            context["listing"] = shown.swap_remove(0);
+            context["why"] = Value::Array(reasons.into_iter().take(1).collect());
+        }
+    }
+    Ok(Some(context))
+}
+
+/// Builds the context a template preview uses: a real listing of the tenant, shown to a sample
+/// member, with the first rule as the reason.
+pub async fn preview_context(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    kind: TemplateKind,
+    locale: Locale,
+    listing_id: Option<Uuid>,
+) -> Result<Value> {
+    let tenant = tenants::get(db, tenant_id).await?;
+    let listing_schema = schema::get(db, tenant_id).await?;
+    let mut query = listing::Entity::find().filter(listing::Column::TenantId.eq(tenant_id.0));
+    if let Some(listing_id) = listing_id {
+        query = query.filter(listing::Column::Id.eq(listing_id));
+    }
+    let stored = query.order_by_desc(listing::Column::Id).one(db).await?;
+    let (values, external_id) = match &stored {
+        Some(stored) => (
+            serde_json::from_str(&stored.fields).unwrap_or(Value::Null),
+            stored.external_id.clone(),
+        ),
+        None if listing_id.is_some() => {
+            return Err(crate::Error::NotFound(crate::error::Resource::Listing));
+        }
+        None => (Value::Null, "SAMPLE-1".to_owned()),
+    };
+    let entry = context::listing(&listing_schema, &values, &external_id, locale, false);
+    let mut context = context::base(&tenant, "member@example.jp", locale);
+    let why =
+        serde_json::json!({"rule": locale.pick("（プレビュー）", "(preview)"), "clauses": []});
+    match kind {
+        TemplateKind::Digest => {
+            context["count"] = Value::from(1);
+            context["listings"] = Value::Array(vec![entry]);
+        }
+        TemplateKind::Listing => {
+            context["update"] = Value::Bool(false);
+            context["listing"] = entry;
+            context["why"] = Value::Array(vec![why]);
+        }
+    }
+    Ok(context)
+}

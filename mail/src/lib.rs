@@ -1,0 +1,14 @@
+//! Composing Tayori's mail: tenant-editable templates with Japanese and English defaults, their
+//! rendering with HTML escaping, and RFC 5322 messages whose headers no template value can break.
+//!
+//! This crate knows nothing about the database; callers pass the values a template may use as
+//! JSON. Sending (SMTP, Mailgun) and DKIM signing are not here yet.
+
+mod message;
+mod template;
+
+pub use message::{Composed, Envelope, compose, header_text};
+pub use template::{
+    MAX_TEMPLATE_BYTES, Part, Rendered, Template, TemplateError, TemplateKind, TemplateLocale,
+    TemplateSource, check, default_template, render,
+};
