@@ -25,73 +25,85 @@ pub async fn create_due(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let tenant = tenants::get(db, tenant_id).await?;
-    let due = member::Entity::find()
-        .filter(member::Column::TenantId.eq(tenant_id.0))
-        .filter(member::Column::NextDigestAt.lte(now))
-        .limit(1_000)
-        .all(db)
-        .await?;
     let mut created = 0;
-    for row in due {
-        let tx = db.begin().await?;
-        let frequency = Frequency::parse(&row.frequency).unwrap_or(Frequency::Instant);
-        let next = next_digest_at(
-            frequency,
-            u8::try_from(row.digest_hour).unwrap_or(9),
-            u8::try_from(row.digest_weekday).unwrap_or(0),
-            &tenant.time_zone,
-            now,
-        );
-        // Only the worker that moves the member's digest time on creates the digest.
-        let moved = member::Entity::update_many()
-            .col_expr(member::Column::NextDigestAt, Expr::value(next))
+    // Each pass moves the members it reads past `now`; a pass that moves none ends the loop, so
+    // a row that cannot be moved is never read forever.
+    loop {
+        let mut moved_any = false;
+        let due = member::Entity::find()
             .filter(member::Column::TenantId.eq(tenant_id.0))
-            .filter(member::Column::Id.eq(row.id))
-            .filter(member::Column::NextDigestAt.eq(row.next_digest_at))
-            .exec(&tx)
+            .filter(member::Column::NextDigestAt.lte(now))
+            .limit(1_000)
+            .all(db)
             .await?;
-        if moved.rows_affected == 0 || row.status != MemberStatus::Active.as_str() {
+        if due.is_empty() {
+            break;
+        }
+        for row in due {
+            let tx = db.begin().await?;
+            let frequency = Frequency::parse(&row.frequency).unwrap_or(Frequency::Instant);
+            let next = next_digest_at(
+                frequency,
+                u8::try_from(row.digest_hour).unwrap_or(9),
+                u8::try_from(row.digest_weekday).unwrap_or(0),
+                &tenant.time_zone,
+                now,
+            );
+            // Only the worker that moves the member's digest time on creates the digest.
+            let moved = member::Entity::update_many()
+                .col_expr(member::Column::NextDigestAt, Expr::value(next))
+                .filter(member::Column::TenantId.eq(tenant_id.0))
+                .filter(member::Column::Id.eq(row.id))
+                .filter(member::Column::NextDigestAt.eq(row.next_digest_at))
+                .exec(&tx)
+                .await?;
+            moved_any |= moved.rows_affected > 0;
+            if moved.rows_affected == 0 || row.status != MemberStatus::Active.as_str() {
+                tx.commit().await?;
+                continue;
+            }
+            let delivery_id = Uuid::now_v7();
+            let matched = listing_match::Entity::update_many()
+                .col_expr(listing_match::Column::DeliveryId, Expr::value(delivery_id))
+                .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+                .filter(listing_match::Column::MemberId.eq(row.id))
+                .filter(listing_match::Column::DeliveryId.is_null())
+                .exec(&tx)
+                .await?;
+            let updated = match_update::Entity::update_many()
+                .col_expr(match_update::Column::DeliveryId, Expr::value(delivery_id))
+                .filter(match_update::Column::TenantId.eq(tenant_id.0))
+                .filter(match_update::Column::MemberId.eq(row.id))
+                .filter(match_update::Column::DeliveryId.is_null())
+                .exec(&tx)
+                .await?;
+            if matched.rows_affected + updated.rows_affected > 0 {
+                delivery::Entity::insert(delivery::ActiveModel {
+                    id: Set(delivery_id),
+                    tenant_id: Set(tenant_id.0),
+                    member_id: Set(Some(row.id)),
+                    kind: Set(DeliveryKind::Digest.as_str().to_owned()),
+                    state: Set(DeliveryState::Queued.as_str().to_owned()),
+                    to_address: Set(row.email.clone()),
+                    locale: Set(row.locale.clone()),
+                    message_id: Set(new_message_id(delivery_id)),
+                    subject: Set(String::new()),
+                    text_body: Set(String::new()),
+                    html_body: Set(String::new()),
+                    headers: Set(String::new()),
+                    error: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                })
+                .exec(&tx)
+                .await?;
+                created += 1;
+            }
             tx.commit().await?;
-            continue;
         }
-        let delivery_id = Uuid::now_v7();
-        let matched = listing_match::Entity::update_many()
-            .col_expr(listing_match::Column::DeliveryId, Expr::value(delivery_id))
-            .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-            .filter(listing_match::Column::MemberId.eq(row.id))
-            .filter(listing_match::Column::DeliveryId.is_null())
-            .exec(&tx)
-            .await?;
-        let updated = match_update::Entity::update_many()
-            .col_expr(match_update::Column::DeliveryId, Expr::value(delivery_id))
-            .filter(match_update::Column::TenantId.eq(tenant_id.0))
-            .filter(match_update::Column::MemberId.eq(row.id))
-            .filter(match_update::Column::DeliveryId.is_null())
-            .exec(&tx)
-            .await?;
-        if matched.rows_affected + updated.rows_affected > 0 {
-            delivery::Entity::insert(delivery::ActiveModel {
-                id: Set(delivery_id),
-                tenant_id: Set(tenant_id.0),
-                member_id: Set(Some(row.id)),
-                kind: Set(DeliveryKind::Digest.as_str().to_owned()),
-                state: Set(DeliveryState::Queued.as_str().to_owned()),
-                to_address: Set(row.email.clone()),
-                locale: Set(row.locale.clone()),
-                message_id: Set(new_message_id(delivery_id)),
-                subject: Set(String::new()),
-                text_body: Set(String::new()),
-                html_body: Set(String::new()),
-                headers: Set(String::new()),
-                error: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec(&tx)
-            .await?;
-            created += 1;
+        if !moved_any {
+            break;
         }
-        tx.commit().await?;
     }
     if created > 0 {
         tracing::info!(tenant.id = %tenant_id, digests = created, "digests created");

@@ -17,8 +17,8 @@ use super::{
     tenant::Tenant,
 };
 
-/// How a clause compares a listing value with its operand. Bounds are inclusive, and a listing
-/// without a value for the field never satisfies the clause.
+/// The comparison of a clause. Bounds are inclusive, and a listing without a value for the
+/// field never satisfies the clause.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum MatchOperator {
     /// The listing's value (or one of its tags) is one of the operand's values. With one value
@@ -82,7 +82,7 @@ impl From<MatchOperator> for OperatorName {
 pub struct MatchClause {
     /// The listing field compared.
     pub listing_field: String,
-    /// How the values are compared.
+    /// The comparison.
     pub operator: MatchOperator,
     /// Compare with each member's value of this profile field. A member who left it empty is
     /// not matched by the rule.
@@ -167,7 +167,7 @@ pub struct MatchingQuery;
 
 #[Object]
 impl MatchingQuery {
-    /// The profile fields (the conditions members give), in display order. They have the same
+    /// Lists the profile fields (the conditions members give) in display order. They have the same
     /// shape as listing fields; a choice (`ENUM`) profile field takes several options.
     async fn profile_fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<ListingField>> {
         let tenant_id = ctx.authorize(Permission::ReadSchema)?;
@@ -177,7 +177,7 @@ impl MatchingQuery {
         Ok(fields.into_iter().map(ListingField::from).collect())
     }
 
-    /// The match rules, in the order they were created.
+    /// Lists the match rules in the order they were created.
     async fn match_rules(&self, ctx: &Context<'_>) -> ApiResult<Vec<MatchRule>> {
         let tenant_id = ctx.authorize(Permission::ReadSchema)?;
         let rules = rules::list(&ctx.state().db, tenant_id).await.api(ctx)?;

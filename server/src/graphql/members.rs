@@ -160,7 +160,7 @@ pub struct ImportMembersResult {
     /// Rows rejected; see `errors`.
     pub rejected: u64,
     /// The problems of rejected rows. `index` is the data row (1 = the row after the header);
-    /// `externalId` holds the row's address.
+    /// `externalId` is the row's address.
     pub errors: Vec<ListingError>,
 }
 
@@ -200,7 +200,7 @@ impl MemberQuery {
         })
     }
 
-    /// One member by id.
+    /// Loads one member by id.
     async fn member(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Member> {
         let tenant_id = ctx.authorize(Permission::ReadMembers)?;
         let member_id = parse_id("id", &id).map(MemberId).api(ctx)?;

@@ -16,13 +16,13 @@ use super::{
     tenant::Locale,
 };
 
-/// What a delivery tells its recipient.
+/// The purpose of a delivery.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "DeliveryKind")]
 pub enum DeliveryKindValue {
     /// A listing that matched the member's conditions.
     Listing,
-    /// A listing the member was told about changed ("notify on change").
+    /// A change to a listing mailed before ("notify on change").
     ListingUpdate,
     /// A daily or weekly digest of matches.
     Digest,
@@ -38,7 +38,7 @@ impl From<DeliveryKind> for DeliveryKindValue {
     }
 }
 
-/// Where a delivery is.
+/// The processing state of a delivery.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "DeliveryState")]
 pub enum DeliveryStateValue {
@@ -83,7 +83,7 @@ pub struct MatchReason {
     pub held: bool,
 }
 
-/// A listing a delivery told about, and why.
+/// A listing in a delivery, with the reasons it matched.
 #[derive(SimpleObject)]
 pub struct DeliveryItem {
     /// Tayori's id of the listing.
@@ -106,9 +106,9 @@ pub struct Delivery {
     pub id: ID,
     /// The member the mail went to; null after the member was deleted.
     pub member_id: Option<ID>,
-    /// What the mail or template is for.
+    /// The purpose of the mail or template.
     pub kind: DeliveryKindValue,
-    /// Where the delivery is.
+    /// The processing state.
     pub state: DeliveryStateValue,
     /// The recipient's address.
     pub to_address: String,
@@ -122,7 +122,7 @@ pub struct Delivery {
     pub html_body: String,
     /// The header block as it would be sent.
     pub headers: String,
-    /// Why the delivery failed.
+    /// The reason the delivery failed.
     pub error: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -132,8 +132,8 @@ pub struct Delivery {
 
 #[async_graphql::ComplexObject]
 impl Delivery {
-    /// The listings this mail told about, with the rule and values that matched each ("why
-    /// did this member get this?").
+    /// The listings in this mail, with the rule and values that matched each ("why did this
+    /// member get this?").
     async fn items(&self, ctx: &Context<'_>) -> ApiResult<Vec<DeliveryItem>> {
         let tenant_id = ctx.authorize(Permission::ReadDeliveries)?;
         let locale = ctx.request().locale;
@@ -204,10 +204,10 @@ pub struct DeliveryConnection {
     pub has_next_page: bool,
 }
 
-/// What a template is for.
+/// The purpose of a template.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum MailTemplateKind {
-    /// One listing for one member (new or updated; `update` tells which).
+    /// One listing for one member, new or updated (see the `update` variable).
     Listing,
     /// A daily or weekly digest (`listings`, `count`).
     Digest,
@@ -239,7 +239,7 @@ impl From<TemplateKind> for MailTemplateKind {
 /// and `count` instead of `listing`.
 #[derive(SimpleObject)]
 pub struct MailTemplate {
-    /// What the mail or template is for.
+    /// The purpose of the mail or template.
     pub kind: MailTemplateKind,
     /// The language.
     pub locale: Locale,
@@ -320,7 +320,7 @@ impl OutboxQuery {
         })
     }
 
-    /// One delivery by id.
+    /// Loads one delivery by id.
     async fn delivery(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Delivery> {
         let tenant_id = ctx.authorize(Permission::ReadDeliveries)?;
         let delivery_id = parse_id("id", &id).map(DeliveryId).api(ctx)?;
