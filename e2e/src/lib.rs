@@ -277,3 +277,54 @@ impl Browser {
         })
     }
 }
+
+/// Sends a GraphQL operation to the server at `url`, with `token` as the bearer token when
+/// given, and returns `data`. A response with `errors` is an error that quotes them.
+pub async fn graphql(
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let mut request = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .json(&serde_json::json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: serde_json::Value = request
+        .send()
+        .await
+        .context("GraphQL request failed")?
+        .json()
+        .await
+        .context("GraphQL response is not JSON")?;
+    if let Some(errors) = body.get("errors").filter(|errors| !errors.is_null()) {
+        bail!("GraphQL returned errors: {errors}");
+    }
+    body.get("data")
+        .cloned()
+        .context("GraphQL response has no data")
+}
+
+/// Logs an operator in over GraphQL and returns the access token.
+pub async fn log_in(
+    url: &str,
+    tenant_slug: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let data = graphql(
+        url,
+        None,
+        "mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }",
+        serde_json::json!({
+            "input": { "tenantSlug": tenant_slug, "email": email, "password": password }
+        }),
+    )
+    .await?;
+    data["logIn"]["accessToken"]
+        .as_str()
+        .map(str::to_owned)
+        .context("logIn returned no access token")
+}

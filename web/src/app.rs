@@ -11,10 +11,14 @@ use crate::i18n::{I18n, use_i18n};
 use crate::pages::api_keys::ApiKeysPage;
 use crate::pages::auth::{LoginPage, SignupPage};
 use crate::pages::dashboard::HomePage;
+use crate::pages::deliveries::{DeliveriesPage, DeliveryPage};
 use crate::pages::imports::ImportsPage;
 use crate::pages::listings::ListingsPage;
+use crate::pages::match_rules::MatchRulesPage;
+use crate::pages::members::{MemberDetailPage, MembersPage, NewMemberPage};
 use crate::pages::not_found::NotFoundPage;
-use crate::pages::schema::SchemaPage;
+use crate::pages::schema::{ProfileFieldsPage, SchemaPage};
+use crate::pages::templates::TemplatesPage;
 use crate::session::{AuthState, SessionStore, use_session};
 
 /// Provides the locale, session and API client, starts the session restore and renders the
@@ -44,6 +48,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("listings") view=ListingsPage/>
                     <Route path=path!("imports") view=ImportsPage/>
                     <Route path=path!("api-keys") view=ApiKeysPage/>
+                    <Route path=path!("profile-fields") view=ProfileFieldsPage/>
+                    <Route path=path!("match-rules") view=MatchRulesPage/>
+                    <Route path=path!("members") view=MembersPage/>
+                    <Route path=path!("members/new") view=NewMemberPage/>
+                    <Route path=path!("members/:id") view=MemberDetailPage/>
+                    <Route path=path!("templates") view=TemplatesPage/>
+                    <Route path=path!("deliveries") view=DeliveriesPage/>
+                    <Route path=path!("deliveries/:id") view=DeliveryPage/>
                 </ParentRoute>
             </Routes>
         </Router>

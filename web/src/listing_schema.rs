@@ -1,6 +1,7 @@
-//! The tenant's listing schema: the fields every listing has, and the requests that read and
-//! replace it. Used by the schema editor, the listings table, the CSV import mapping and the
-//! API key example.
+//! The tenant's listing schema (the fields every listing has) and profile fields (the
+//! conditions members give), and the requests that read and replace them. Used by the schema
+//! editor, the listings table, the CSV import mapping, the API key example, match rules and
+//! the member form.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -168,34 +169,76 @@ impl ListingField {
     }
 }
 
-/// Fetches the tenant's listing schema.
-pub async fn fetch_listing_schema(api: Api) -> Result<Vec<ListingField>, ApiError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Data {
-        listing_schema: Vec<ListingField>,
-    }
-    let query = format!("query ListingSchema {{ listingSchema {{ {LISTING_FIELD_SELECTION} }} }}");
-    let data: Data = api.request(&query, json!({})).await?;
-    Ok(data.listing_schema)
+/// A list of fields that the schema editor edits: the listing schema, or the profile fields
+/// (the conditions members give), which have the same shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldSet {
+    Listing,
+    Profile,
 }
 
-/// Replaces the tenant's listing schema with `fields` and returns the schema as saved.
-pub async fn save_listing_schema(
+impl FieldSet {
+    /// Returns the query field that reads the list.
+    fn query_field(self) -> &'static str {
+        match self {
+            FieldSet::Listing => "listingSchema",
+            FieldSet::Profile => "profileFields",
+        }
+    }
+
+    /// Returns the mutation field that replaces the list.
+    fn mutation_field(self) -> &'static str {
+        match self {
+            FieldSet::Listing => "setListingSchema",
+            FieldSet::Profile => "setProfileFields",
+        }
+    }
+}
+
+/// The response of [`fetch_fields`] and [`save_fields`], whose field is aliased to `fields`.
+#[derive(Deserialize)]
+struct FieldsData {
+    fields: Vec<ListingField>,
+}
+
+/// Fetches the fields of `set`, in display order.
+pub async fn fetch_fields(api: Api, set: FieldSet) -> Result<Vec<ListingField>, ApiError> {
+    let query = format!(
+        "query Fields {{ fields: {field} {{ {LISTING_FIELD_SELECTION} }} }}",
+        field = set.query_field()
+    );
+    let data: FieldsData = api.request(&query, json!({})).await?;
+    Ok(data.fields)
+}
+
+/// Replaces the fields of `set` with `fields` and returns them as saved.
+pub async fn save_fields(
     api: Api,
+    set: FieldSet,
     fields: Vec<ListingField>,
 ) -> Result<Vec<ListingField>, ApiError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Data {
-        set_listing_schema: Vec<ListingField>,
-    }
     let query = format!(
-        "mutation SetListingSchema($fields: [ListingFieldInput!]!) \
-         {{ setListingSchema(fields: $fields) {{ {LISTING_FIELD_SELECTION} }} }}"
+        "mutation SetFields($fields: [ListingFieldInput!]!) \
+         {{ fields: {mutation}(fields: $fields) {{ {LISTING_FIELD_SELECTION} }} }}",
+        mutation = set.mutation_field()
     );
-    let data: Data = api.request(&query, json!({ "fields": fields })).await?;
-    Ok(data.set_listing_schema)
+    let data: FieldsData = api.request(&query, json!({ "fields": fields })).await?;
+    Ok(data.fields)
+}
+
+/// Fetches the tenant's listing schema.
+pub async fn fetch_listing_schema(api: Api) -> Result<Vec<ListingField>, ApiError> {
+    fetch_fields(api, FieldSet::Listing).await
+}
+
+/// Fetches the tenant's profile fields.
+pub async fn fetch_profile_fields(api: Api) -> Result<Vec<ListingField>, ApiError> {
+    fetch_fields(api, FieldSet::Profile).await
+}
+
+/// Returns the field named `name`.
+pub fn find_field<'a>(fields: &'a [ListingField], name: &str) -> Option<&'a ListingField> {
+    fields.iter().find(|field| field.name == name)
 }
 
 #[cfg(test)]

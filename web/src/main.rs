@@ -12,6 +12,7 @@ mod listing_schema;
 mod pages;
 mod remote;
 mod session;
+mod value_text;
 
 fn main() {
     console_error_panic_hook::set_once();

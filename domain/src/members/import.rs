@@ -30,8 +30,8 @@ use crate::{
 pub const MAX_ROWS: usize = 100_000;
 const CHUNK_ROWS: usize = 500;
 
-/// The outcome of an import. `errors[].index` is the 1-based data row (the header is row 0),
-/// and `external_id` holds the row's address.
+/// The outcome of an import. `errors[].index` is the row number as a spreadsheet shows it (the
+/// header is row 1), and `external_id` is the row's address.
 #[derive(Debug, Default, Clone)]
 pub struct MemberImportReport {
     pub created: usize,
@@ -91,8 +91,8 @@ pub async fn import_csv(
     let mut rows = Vec::new();
     let mut seen = HashSet::new();
     for (position, record) in reader.records().enumerate() {
-        let index = position + 1;
-        if index > MAX_ROWS {
+        let index = position + 2;
+        if position >= MAX_ROWS {
             return Err(ValidationError::new(
                 "csv",
                 None,

@@ -253,6 +253,37 @@ pub async fn items(
         .collect())
 }
 
+/// The headline of each listing (its first text value, else its external id), for naming the
+/// listings of a delivery.
+pub async fn headlines(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+    listing_ids: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>> {
+    let listing_schema = crate::listings::schema::get(db, tenant_id).await?;
+    let rows: Vec<(Uuid, String, String)> = listing::Entity::find()
+        .select_only()
+        .columns([
+            listing::Column::Id,
+            listing::Column::ExternalId,
+            listing::Column::Fields,
+        ])
+        .filter(listing::Column::TenantId.eq(tenant_id.0))
+        .filter(listing::Column::Id.is_in(listing_ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, external_id, fields)| {
+            let values: Value = serde_json::from_str(&fields).unwrap_or(Value::Null);
+            let headline =
+                crate::listings::display::headline(&listing_schema, &values, &external_id);
+            (id, headline)
+        })
+        .collect())
+}
+
 /// The tenants that have queued deliveries, for the reconciler.
 pub async fn tenants_with_queued(db: &DatabaseConnection) -> Result<Vec<TenantId>> {
     let tenants: Vec<Uuid> = crate::entities::tenant::Entity::find()

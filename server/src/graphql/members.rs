@@ -159,8 +159,8 @@ pub struct ImportMembersResult {
     pub updated: u64,
     /// Rows rejected; see `errors`.
     pub rejected: u64,
-    /// The problems of rejected rows. `index` is the data row (1 = the row after the header);
-    /// `externalId` is the row's address.
+    /// The problems of rejected rows. `index` is the row number as a spreadsheet shows it (the
+    /// header is row 1); `externalId` is the row's address.
     pub errors: Vec<ListingError>,
 }
 

@@ -90,6 +90,8 @@ pub struct DeliveryItem {
     pub listing_id: ID,
     /// The listing's id in the tenant's own system.
     pub external_id: String,
+    /// The listing's first text value (its name or title), else its external id.
+    pub headline: String,
     /// Whether this was an update of a listing mailed before.
     pub update: bool,
     /// The name of the rule that matched.
@@ -141,6 +143,10 @@ impl Delivery {
         let db = &ctx.state().db;
         let listing_schema = schema::get(db, tenant_id).await.api(ctx)?;
         let items = outbox::items(db, tenant_id, delivery_id).await.api(ctx)?;
+        let listing_ids = items.iter().map(|item| item.listing_id).collect();
+        let headlines = outbox::headlines(db, tenant_id, listing_ids)
+            .await
+            .api(ctx)?;
         Ok(items
             .into_iter()
             .map(|item| {
@@ -161,6 +167,10 @@ impl Delivery {
                     .collect();
                 DeliveryItem {
                     listing_id: ID(item.listing_id.to_string()),
+                    headline: headlines
+                        .get(&item.listing_id)
+                        .cloned()
+                        .unwrap_or_else(|| item.external_id.clone()),
                     external_id: item.external_id,
                     update: item.update,
                     rule_name: item.rule_name,

@@ -20,11 +20,13 @@ pub const MAX_BODY_BYTES: usize = 96 * 1024 * 1024;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Scripts and styles come only from this server; `wasm-unsafe-eval` lets the dashboard's
-/// WebAssembly start.
+/// Scripts and style sheets come only from this server; `wasm-unsafe-eval` lets the dashboard's
+/// WebAssembly start. Mail previews are `<iframe sandbox="" srcdoc>` documents, which inherit
+/// this policy, so `style-src-attr` lets their inline `style` attributes apply. Scripts stay
+/// blocked there by both the policy and the sandbox.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
-    base-uri 'none'; form-action 'self'";
+    style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub fn router(state: AppState, settings: &ServerSettings) -> Router {
     let schema = graphql::build_schema(state.clone());

@@ -547,7 +547,7 @@ async fn members_import_from_csv_with_row_errors(database: Database) {
     let result = &body["data"]["importMembers"];
     assert_eq!(result["created"], 2, "{body}");
     assert_eq!(result["rejected"], 1, "{body}");
-    assert_eq!(result["errors"][0]["index"], 2);
+    assert_eq!(result["errors"][0]["index"], 3);
     assert_eq!(result["errors"][0]["value"], "大阪市");
     let body = app
         .graphql(

@@ -9,8 +9,11 @@
 //!
 //! Most operations declare only `String` variables and write enum values (from fixed Rust
 //! enums), ids and short strings into the query text with [`string_literal`]. That keeps them
-//! independent of the server's input type names. The exception is `setListingSchema`, whose
-//! `[ListingFieldInput!]!` variable is documented in `server/schema.graphql`.
+//! independent of the server's input type names. The exceptions are inputs that carry JSON
+//! values or long text: `setListingSchema` and `setProfileFields` (`[ListingFieldInput!]!`),
+//! `createMatchRule` and `updateMatchRule` (`MatchRuleInput!`), `createMember` and
+//! `updateMember` (`MemberInput!`), and the template text, sent as `String!` variables. Their
+//! types are documented in `server/schema.graphql`.
 
 mod client;
 mod error;

@@ -43,6 +43,11 @@ pub fn NavBar() -> impl IntoView {
                     <A href="/dashboard/schema">{move || i18n.t().nav_schema}</A>
                     <A href="/dashboard/listings">{move || i18n.t().nav_listings}</A>
                     <A href="/dashboard/imports">{move || i18n.t().nav_imports}</A>
+                    <A href="/dashboard/profile-fields">{move || i18n.t().nav_profile_fields}</A>
+                    <A href="/dashboard/match-rules">{move || i18n.t().nav_match_rules}</A>
+                    <A href="/dashboard/members">{move || i18n.t().nav_members}</A>
+                    <A href="/dashboard/templates">{move || i18n.t().nav_templates}</A>
+                    <A href="/dashboard/deliveries">{move || i18n.t().nav_deliveries}</A>
                     <A href="/dashboard/api-keys">{move || i18n.t().nav_api_keys}</A>
                 </nav>
                 <div class="topbar-actions">

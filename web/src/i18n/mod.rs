@@ -37,11 +37,20 @@ impl Locale {
         }
     }
 
-    /// Returns the value of the `locale` argument of `signUp` (GraphQL enum `JA` or `EN`).
+    /// Returns the GraphQL enum value `JA` or `EN`, as `signUp` and `MemberInput` take it.
     pub fn graphql_enum(self) -> &'static str {
         match self {
             Locale::Ja => "JA",
             Locale::En => "EN",
+        }
+    }
+
+    /// Parses a GraphQL enum value `JA` or `EN`.
+    pub fn from_graphql_enum(value: &str) -> Option<Self> {
+        match value {
+            "JA" => Some(Locale::Ja),
+            "EN" => Some(Locale::En),
+            _ => None,
         }
     }
 

@@ -3,7 +3,11 @@
 pub mod api_keys;
 pub mod auth;
 pub mod dashboard;
+pub mod deliveries;
 pub mod imports;
 pub mod listings;
+pub mod match_rules;
+pub mod members;
 pub mod not_found;
 pub mod schema;
+pub mod templates;

@@ -20,14 +20,20 @@ pub enum Scope {
     ListingsWrite,
     SchemaRead,
     SchemaWrite,
+    MembersRead,
+    MembersWrite,
+    DeliveriesRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 7] = [
         Scope::ListingsRead,
         Scope::ListingsWrite,
         Scope::SchemaRead,
         Scope::SchemaWrite,
+        Scope::MembersRead,
+        Scope::MembersWrite,
+        Scope::DeliveriesRead,
     ];
 
     /// Returns the GraphQL enum value.
@@ -37,6 +43,9 @@ impl Scope {
             Scope::ListingsWrite => "LISTINGS_WRITE",
             Scope::SchemaRead => "SCHEMA_READ",
             Scope::SchemaWrite => "SCHEMA_WRITE",
+            Scope::MembersRead => "MEMBERS_READ",
+            Scope::MembersWrite => "MEMBERS_WRITE",
+            Scope::DeliveriesRead => "DELIVERIES_READ",
         }
     }
 
@@ -47,6 +56,9 @@ impl Scope {
             Scope::ListingsWrite => t.scope_listings_write,
             Scope::SchemaRead => t.scope_schema_read,
             Scope::SchemaWrite => t.scope_schema_write,
+            Scope::MembersRead => t.scope_members_read,
+            Scope::MembersWrite => t.scope_members_write,
+            Scope::DeliveriesRead => t.scope_deliveries_read,
         }
     }
 
@@ -246,6 +258,18 @@ mod tests {
             query.starts_with("mutation { upsertListings(listings: [{externalId: \"room-101\"")
         );
         assert!(query.contains("title: \"サンプル\""));
+    }
+
+    #[test]
+    fn scope_names_are_distinct_graphql_values() {
+        let t = Locale::Ja.catalogue();
+        for scope in Scope::ALL {
+            assert_eq!(Scope::label_of(scope.graphql_name(), t), scope.label(t));
+        }
+        assert_eq!(
+            Scope::label_of("DELIVERIES_READ", t),
+            t.scope_deliveries_read
+        );
     }
 
     #[test]

@@ -83,6 +83,11 @@ pub fn HomePage() -> impl IntoView {
                 <HomeLink href="/dashboard/schema" title=|t| t.nav_schema description=|t| t.home_schema_description/>
                 <HomeLink href="/dashboard/listings" title=|t| t.nav_listings description=|t| t.home_listings_description/>
                 <HomeLink href="/dashboard/imports" title=|t| t.nav_imports description=|t| t.home_imports_description/>
+                <HomeLink href="/dashboard/profile-fields" title=|t| t.nav_profile_fields description=|t| t.home_profile_fields_description/>
+                <HomeLink href="/dashboard/match-rules" title=|t| t.nav_match_rules description=|t| t.home_match_rules_description/>
+                <HomeLink href="/dashboard/members" title=|t| t.nav_members description=|t| t.home_members_description/>
+                <HomeLink href="/dashboard/templates" title=|t| t.nav_templates description=|t| t.home_templates_description/>
+                <HomeLink href="/dashboard/deliveries" title=|t| t.nav_deliveries description=|t| t.home_deliveries_description/>
                 <HomeLink href="/dashboard/api-keys" title=|t| t.nav_api_keys description=|t| t.home_api_keys_description/>
             </div>
         </section>

@@ -1,4 +1,5 @@
-//! `/dashboard/schema`: edits the listing schema and saves it with `setListingSchema`.
+//! `/dashboard/schema` and `/dashboard/profile-fields`: edit the listing schema
+//! (`setListingSchema`) or the profile fields (`setProfileFields`), which have the same shape.
 //!
 //! The rows live in one signal as plain data with a stable key per row, and each input reads
 //! and writes its row by key. Schemas have tens of fields, so re-reading the list on each
@@ -11,8 +12,8 @@ use super::draft::{FieldDraft, drafts_to_fields};
 use super::field_row::FieldRow;
 use crate::api::{ApiError, use_api};
 use crate::components::{ErrorBanner, Loading};
-use crate::i18n::use_i18n;
-use crate::listing_schema::{ListingField, fetch_listing_schema, save_listing_schema};
+use crate::i18n::{Catalogue, use_i18n};
+use crate::listing_schema::{FieldSet, ListingField, fetch_fields, save_fields};
 use crate::session::use_session;
 
 /// The loading state of the saved schema.
@@ -30,9 +31,58 @@ pub fn take_key(next_key: StoredValue<u64>) -> u64 {
     key
 }
 
-/// Renders the schema editor. Viewers see the same rows with every input disabled.
+/// The texts and element ids that differ between the two uses of the editor.
+#[derive(Clone, Copy, Debug)]
+pub struct EditorSetup {
+    pub field_set: FieldSet,
+    pub title: fn(&Catalogue) -> &'static str,
+    pub lead: fn(&Catalogue) -> &'static str,
+    pub empty: fn(&Catalogue) -> &'static str,
+    /// The start of each row's input ids: `{row_id_prefix}-{key}-name`.
+    pub row_id_prefix: &'static str,
+    pub add_button_id: &'static str,
+    pub save_button_id: &'static str,
+}
+
+impl EditorSetup {
+    /// The listing schema, at `/dashboard/schema`.
+    pub const LISTING: EditorSetup = EditorSetup {
+        field_set: FieldSet::Listing,
+        title: |t| t.schema_title,
+        lead: |t| t.schema_lead,
+        empty: |t| t.schema_empty,
+        row_id_prefix: "field",
+        add_button_id: "schema-add-field",
+        save_button_id: "schema-save",
+    };
+
+    /// The profile fields, at `/dashboard/profile-fields`.
+    pub const PROFILE: EditorSetup = EditorSetup {
+        field_set: FieldSet::Profile,
+        title: |t| t.profile_fields_title,
+        lead: |t| t.profile_fields_lead,
+        empty: |t| t.schema_empty,
+        row_id_prefix: "profile-field",
+        add_button_id: "profile-fields-add-field",
+        save_button_id: "profile-fields-save",
+    };
+}
+
+/// Renders the listing schema editor.
 #[component]
 pub fn SchemaPage() -> impl IntoView {
+    view! { <FieldsEditor setup=EditorSetup::LISTING/> }
+}
+
+/// Renders the profile fields editor.
+#[component]
+pub fn ProfileFieldsPage() -> impl IntoView {
+    view! { <FieldsEditor setup=EditorSetup::PROFILE/> }
+}
+
+/// Renders the editor of one field set. Viewers see the same rows with every input disabled.
+#[component]
+fn FieldsEditor(setup: EditorSetup) -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
     let session = use_session();
@@ -60,7 +110,7 @@ pub fn SchemaPage() -> impl IntoView {
     let load = move || {
         load_state.set(LoadState::Loading);
         spawn_local(async move {
-            match fetch_listing_schema(api).await {
+            match fetch_fields(api, setup.field_set).await {
                 Ok(fields) => {
                     apply_saved(fields);
                     load_state.set(LoadState::Ready);
@@ -83,7 +133,7 @@ pub fn SchemaPage() -> impl IntoView {
         save_error.set(None);
         just_saved.set(false);
         spawn_local(async move {
-            match save_listing_schema(api, fields).await {
+            match save_fields(api, setup.field_set, fields).await {
                 Ok(fields) => {
                     apply_saved(fields);
                     just_saved.set(true);
@@ -115,7 +165,7 @@ pub fn SchemaPage() -> impl IntoView {
         .into_any(),
         LoadState::Ready => view! {
             <Show when=move || rows.with(Vec::is_empty)>
-                <p class="empty">{move || i18n.t().schema_empty}</p>
+                <p class="empty">{move || (setup.empty)(i18n.t())}</p>
             </Show>
             <ol class="schema-rows">
                 <For
@@ -124,6 +174,7 @@ pub fn SchemaPage() -> impl IntoView {
                     children=move |row| view! {
                         <FieldRow
                             key=row.key
+                            id_prefix=setup.row_id_prefix
                             rows=rows
                             read_only=read_only
                             save_error=save_error
@@ -136,6 +187,7 @@ pub fn SchemaPage() -> impl IntoView {
             <ErrorBanner error=save_error/>
             <Show when=move || !read_only.get()>
                 <SchemaToolbar
+                    setup=setup
                     saving=saving
                     is_dirty=is_dirty
                     just_saved=just_saved
@@ -151,8 +203,8 @@ pub fn SchemaPage() -> impl IntoView {
     view! {
         <section class="page">
             <header class="page-header">
-                <h1>{move || i18n.t().schema_title}</h1>
-                <p class="lead">{move || i18n.t().schema_lead}</p>
+                <h1>{move || (setup.title)(i18n.t())}</h1>
+                <p class="lead">{move || (setup.lead)(i18n.t())}</p>
             </header>
             <Show when=move || read_only.get()>
                 <p class="notice">{move || i18n.t().read_only_notice}</p>
@@ -166,6 +218,7 @@ pub fn SchemaPage() -> impl IntoView {
 /// saved or unsaved state next to them.
 #[component]
 fn SchemaToolbar(
+    setup: EditorSetup,
     saving: RwSignal<bool>,
     is_dirty: Memo<bool>,
     just_saved: RwSignal<bool>,
@@ -176,7 +229,12 @@ fn SchemaToolbar(
     let i18n = use_i18n();
     view! {
         <div class="toolbar">
-            <button type="button" class="button-quiet" on:click=move |_| on_add()>
+            <button
+                id=setup.add_button_id
+                type="button"
+                class="button-quiet"
+                on:click=move |_| on_add()
+            >
                 {move || i18n.t().schema_add_field}
             </button>
             <span class="toolbar-spacer"></span>
@@ -195,7 +253,7 @@ fn SchemaToolbar(
                 </button>
             </Show>
             <button
-                id="schema-save"
+                id=setup.save_button_id
                 type="button"
                 class="button-primary"
                 disabled=move || saving.get() || !is_dirty.get()

@@ -13,6 +13,8 @@ use crate::listing_schema::FieldType;
 #[component]
 pub fn FieldRow(
     key: u64,
+    /// The start of the row's input ids, such as `field` for `field-3-name`.
+    id_prefix: &'static str,
     rows: RwSignal<Vec<FieldDraft>>,
     read_only: Signal<bool>,
     save_error: RwSignal<Option<ApiError>>,
@@ -66,10 +68,10 @@ pub fn FieldRow(
     };
     let has_errors = move || !row_errors().is_empty();
 
-    let name_id = format!("field-{key}-name");
-    let label_ja_id = format!("field-{key}-label-ja");
-    let label_en_id = format!("field-{key}-label-en");
-    let type_id = format!("field-{key}-type");
+    let name_id = format!("{id_prefix}-{key}-name");
+    let label_ja_id = format!("{id_prefix}-{key}-label-ja");
+    let label_en_id = format!("{id_prefix}-{key}-label-en");
+    let type_id = format!("{id_prefix}-{key}-type");
 
     let type_options = move || {
         FieldType::ALL

@@ -1,4 +1,4 @@
-//! The listing schema editor.
+//! The editor of the listing schema, also used for the profile fields.
 
 mod draft;
 mod editor;
@@ -6,4 +6,4 @@ mod field_row;
 mod options_editor;
 mod row_actions;
 
-pub use editor::SchemaPage;
+pub use editor::{ProfileFieldsPage, SchemaPage, take_key};
