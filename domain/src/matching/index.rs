@@ -1,19 +1,28 @@
-//! The member index of one tenant. For a new listing, each clause of a rule yields the members
-//! that can satisfy it as a compressed bitmap; the bitmaps are intersected, smallest first, and
-//! only the survivors are checked one by one. No listing scans every member.
+//! The member index of one tenant.
 //!
-//! Per clause kind:
-//! - sets, tags and keywords: an inverted index from folded value to members (keywords found in
-//!   the listing text with one Aho-Corasick pass);
-//! - numbers and dates: members sorted by their threshold, with precomputed bitmaps of whole
-//!   buckets and blocks of that order, so that a query is exact and touches one block member
-//!   by member (see [`Thresholds`]);
+//! Each rule splits its members into parts by one of its `InSet` clauses (the one whose values
+//! split the members most finely, such as wards): the part of a value contains the members who
+//! accept that value. A listing only reaches the parts of its own values, so it never touches
+//! the members of other wards. Inside a part, members are renumbered densely in member order,
+//! and every other clause is indexed over those local numbers:
+//! - sets, tags and keywords: a set of members per folded value (keywords found in the listing
+//!   text with one Aho-Corasick pass);
+//! - numbers, ranges and dates: members sorted by their threshold, with a precomputed set for
+//!   each bucket boundary of that order (see [`Thresholds`]);
 //! - distances: members filed under every grid cell their circle touches.
+//!
+//! A query ANDs the sets of all clauses word by word into one bitset of the part, clears the
+//! few members that a threshold set contains beyond the listing's value, and reads the remaining
+//! bits as members. Only distances are checked member by member, because a grid cell is a
+//! superset of the circles that contain the listing's point. A rule without a profile `InSet`
+//! clause has one part with all its members.
+//!
+//! NOTE: such a rule ANDs bitsets over all its members (64 to a word) for every listing, so
+//! its query time grows with the member count even when it matches few members.
 
-use std::{borrow::Cow, collections::HashMap};
+use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
-use roaring::RoaringBitmap;
 use serde_json::Value;
 
 use super::{
@@ -24,11 +33,19 @@ use super::{
     },
 };
 
-/// Buckets per threshold index: more buckets make each query touch fewer members one by one and
-/// the index larger.
+/// Buckets per threshold index. A query clears at most one bucket of members bit by bit, and
+/// each bucket costs one set of the part's size, so more buckets make queries faster and the
+/// index larger.
 const BUCKETS: usize = 64;
+/// The smallest bucket, so that small parts do not keep a set per handful of members.
+const MIN_BUCKET_SIZE: usize = 64;
 /// Grid cell size for distance clauses, in degrees (about 5.5 km north to south).
 const CELL_DEGREES: f64 = 0.05;
+/// The maximum number of grid cells a circle is filed under (a radius of about 75 km at
+/// Tokyo's latitude); a larger
+/// or infinite radius would make the grid cost more than checking the circle for every
+/// listing.
+const MAX_CELLS_PER_CIRCLE: i64 = 1_024;
 
 /// The index of one tenant's members under its rules.
 pub struct Matcher {
@@ -39,40 +56,243 @@ struct RuleIndex {
     id: RuleId,
     /// Clauses against constants: the same outcome for every member.
     constant_clauses: Vec<Clause>,
-    /// Members who filled in every profile field the rule uses.
-    eligible: RoaringBitmap,
-    clauses: Vec<ClauseIndex>,
+    /// The profile clauses indexed inside each part, in the order of [`Part::clauses`].
+    clauses: Vec<ClauseSpec>,
+    parts: Parts,
 }
 
-struct ClauseIndex {
+/// The listing side of one clause, shared by all parts of the rule.
+struct ClauseSpec {
     listing_field: String,
     operator: Operator,
-    kind: IndexKind,
+    /// Term numbers of folded set values, for `InSet`, `NotInSet` and `ContainsKeyword`.
+    terms: HashMap<String, u32>,
+    /// `ContainsKeyword` only: the keywords in term-number order. `automaton` is `None` only if
+    /// building it failed, and the keywords are then searched one by one.
+    keywords: Vec<String>,
+    automaton: Option<AhoCorasick>,
 }
 
-enum IndexKind {
-    Terms {
-        postings: HashMap<String, RoaringBitmap>,
+enum Parts {
+    /// One part per value of the `InSet` clause on `listing_field`, with the members who
+    /// accept that value.
+    ByValue {
+        listing_field: String,
+        parts: HashMap<String, Part>,
     },
-    /// `automaton` is `None` only if building it failed; the keywords are then searched one by one.
-    Keywords {
-        automaton: Option<AhoCorasick>,
-        keywords: Vec<String>,
-        postings: Vec<RoaringBitmap>,
+    /// Every member the rule applies to, in one part.
+    Single(Part),
+}
+
+/// Members of one part, numbered locally from 0 in member order.
+struct Part {
+    members: MemberNumbers,
+    clauses: Vec<PartIndex>,
+}
+
+/// The member number of each local number, ascending. Where every 64 consecutive local
+/// numbers span fewer than 65,536 member numbers, each is stored as a 16-bit offset from the
+/// first of its 64, which halves the memory a query reads to turn matches into members.
+enum MemberNumbers {
+    Offsets {
+        bases: Box<[u32]>,
+        offsets: Box<[u16]>,
+    },
+    Full(Box<[u32]>),
+}
+
+impl MemberNumbers {
+    fn new(members: Vec<u32>) -> Self {
+        let bases: Vec<u32> = members.iter().step_by(64).copied().collect();
+        let offsets: Option<Vec<u16>> = members
+            .iter()
+            .enumerate()
+            .map(|(local, member)| u16::try_from(member - bases[local / 64]).ok())
+            .collect();
+        match offsets {
+            Some(offsets) => MemberNumbers::Offsets {
+                bases: bases.into(),
+                offsets: offsets.into(),
+            },
+            None => MemberNumbers::Full(members.into()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            MemberNumbers::Offsets { offsets, .. } => offsets.len(),
+            MemberNumbers::Full(members) => members.len(),
+        }
+    }
+
+    /// Replaces each local number in `numbers` by its member number.
+    fn translate(&self, numbers: &mut [u32]) {
+        match self {
+            MemberNumbers::Offsets { bases, offsets } => {
+                for number in numbers {
+                    let local = *number as usize;
+                    *number = bases[local / 64] + u32::from(offsets[local]);
+                }
+            }
+            MemberNumbers::Full(members) => {
+                for number in numbers {
+                    *number = members[*number as usize];
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            MemberNumbers::Offsets { bases, offsets } => bases.len() * 4 + offsets.len() * 2,
+            MemberNumbers::Full(members) => members.len() * 4,
+        }
+    }
+}
+
+enum PartIndex {
+    /// `InSet`, `NotInSet` and `ContainsKeyword`: the members of each term number, and (for
+    /// `NotInSet` only) every member who gave a set.
+    Terms {
+        postings: HashMap<u32, LocalSet>,
+        with_set: LocalSet,
     },
     /// `AtMost`, `AtLeast` and dates: one threshold per member.
     Threshold(Thresholds),
-    /// `Overlaps`: the member's lower and upper bounds; members without a bound are unbounded.
+    /// `Overlaps`: the member's lower and upper bound. A missing bound is infinite.
     Range {
         lower: Thresholds,
         upper: Thresholds,
-        no_lower: RoaringBitmap,
-        no_upper: RoaringBitmap,
     },
     Circles {
-        cells: HashMap<(i32, i32), RoaringBitmap>,
-        circles: HashMap<u32, (f64, f64, f64)>,
+        cells: HashMap<(i32, i32), LocalSet>,
+        /// Members whose circle touches more than [`MAX_CELLS_PER_CIRCLE`] cells, checked for
+        /// every listing.
+        wide: LocalSet,
+        /// The circle of each local number; NaN for a member without one, who never passes.
+        circles: Box<[Circle]>,
     },
+}
+
+/// Latitude and longitude in degrees, and a radius in kilometres.
+type Circle = (f64, f64, f64);
+
+/// A set of local numbers: a bitset when at least one number in 32 is present, else a sorted
+/// list, whichever takes less memory.
+enum LocalSet {
+    Dense(Box<[u64]>),
+    Sparse(Box<[u32]>),
+}
+
+impl LocalSet {
+    /// `locals` ascending and below `universe`.
+    fn from_sorted(locals: Vec<u32>, universe: usize) -> Self {
+        if locals.len() * 32 < universe {
+            return LocalSet::Sparse(locals.into());
+        }
+        let mut words = vec![0u64; universe.div_ceil(64)];
+        for local in locals {
+            set_bit(&mut words, local);
+        }
+        LocalSet::Dense(words.into())
+    }
+
+    fn from_words(words: &[u64]) -> Self {
+        let count: u32 = words.iter().map(|word| word.count_ones()).sum();
+        if (count as usize) * 32 < words.len() * 64 {
+            LocalSet::Sparse(ones(words).collect())
+        } else {
+            LocalSet::Dense(words.into())
+        }
+    }
+
+    /// A dense set is never empty, because it contains at least one number in 32.
+    fn is_empty(&self) -> bool {
+        matches!(self, LocalSet::Sparse(locals) if locals.is_empty())
+    }
+
+    fn or_into(&self, words: &mut [u64]) {
+        match self {
+            LocalSet::Dense(set) => {
+                for (word, set) in words.iter_mut().zip(set.iter()) {
+                    *word |= set;
+                }
+            }
+            LocalSet::Sparse(locals) => {
+                for local in locals.iter() {
+                    set_bit(words, *local);
+                }
+            }
+        }
+    }
+
+    /// Keeps in `words` only the numbers of this set. `spare` is scratch space.
+    fn and_into(&self, words: &mut [u64], spare: &mut Vec<u64>) {
+        match self {
+            LocalSet::Dense(set) => {
+                for (word, set) in words.iter_mut().zip(set.iter()) {
+                    *word &= set;
+                }
+            }
+            LocalSet::Sparse(locals) => {
+                spare.clear();
+                spare.resize(words.len(), 0);
+                for local in locals.iter() {
+                    let (index, bit) = word_and_bit(*local);
+                    spare[index] |= words[index] & bit;
+                }
+                words.copy_from_slice(spare);
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            LocalSet::Dense(words) => words.len() * 8,
+            LocalSet::Sparse(locals) => locals.len() * 4,
+        }
+    }
+
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<u32> {
+        match self {
+            LocalSet::Dense(words) => ones(words).collect(),
+            LocalSet::Sparse(locals) => locals.to_vec(),
+        }
+    }
+}
+
+fn word_and_bit(local: u32) -> (usize, u64) {
+    ((local / 64) as usize, 1 << (local % 64))
+}
+
+fn set_bit(words: &mut [u64], local: u32) {
+    let (index, bit) = word_and_bit(local);
+    words[index] |= bit;
+}
+
+fn clear_bit(words: &mut [u64], local: u32) {
+    let (index, bit) = word_and_bit(local);
+    words[index] &= !bit;
+}
+
+/// Returns the numbers whose bits are set, ascending.
+fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    words.iter().enumerate().flat_map(|(index, word)| {
+        let mut bits = *word;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let bit = bits.trailing_zeros();
+            bits &= bits - 1;
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "local numbers fit in u32, so their word indexes do too"
+            )]
+            Some(index as u32 * 64 + bit)
+        })
+    })
 }
 
 /// The side of a threshold that a query selects.
@@ -86,182 +306,106 @@ enum Side {
 
 /// Members sorted by one number, for exact queries of every member at or above (or below) x.
 ///
-/// Positions in the sorted order are cut into [`BUCKETS`] buckets of [`BLOCKS`] blocks. A query
-/// combines the bitmap of all whole buckets on its side, the bitmap of the whole blocks on its
-/// side within the bucket where x falls, and removes the few members of x's block on the wrong
-/// side, read from the sorted order. So a query touches at most one block member by member.
+/// The sorted order is cut into buckets. For each bucket, `supersets` contains the members from
+/// that bucket to the end of the order on the query's side (`AtLeast`: the bucket and all
+/// later ones; `AtMost`: the bucket and all earlier ones). A query returns the set of the
+/// bucket where x falls and the members of that bucket on the wrong side of x, read from the
+/// sorted order, which the caller clears. Members whose value is NaN are left out, because no
+/// comparison with NaN holds.
 struct Thresholds {
     side: Side,
-    sorted: Vec<f64>,
-    members: Vec<u32>,
+    sorted: Box<[f64]>,
+    /// Local numbers in the order of `sorted`.
+    members: Box<[u32]>,
     bucket_size: usize,
-    block_size: usize,
-    /// `AtLeast`: `whole[k]` contains positions `k * bucket_size..`; `AtMost`: positions
-    /// `..k * bucket_size`. One more entry than buckets.
-    whole: Vec<RoaringBitmap>,
-    /// `AtLeast`: `within[k][j]` contains positions from block `j` to the end of bucket `k`;
-    /// `AtMost`: from the start of bucket `k` to the end of block `j`.
-    within: Vec<Vec<RoaringBitmap>>,
+    /// The first value of each bucket, so that a search reads one bucket of `sorted`.
+    bucket_starts: Box<[f64]>,
+    supersets: Vec<LocalSet>,
 }
 
-/// Blocks per bucket.
-const BLOCKS: usize = 16;
-
 impl Thresholds {
-    fn build(mut entries: Vec<(f64, u32)>, side: Side) -> Self {
+    fn build(mut entries: Vec<(f64, u32)>, side: Side, universe: usize) -> Self {
+        entries.retain(|(value, _)| !value.is_nan());
         entries.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (sorted, members): (Vec<f64>, Vec<u32>) = entries.into_iter().unzip();
         let count = sorted.len();
-        let bucket_size = count.div_ceil(BUCKETS).max(1);
-        let block_size = bucket_size.div_ceil(BLOCKS).max(1);
-        let bucket_count = count.div_ceil(bucket_size);
-        let bitmap_of = |range: std::ops::Range<usize>| -> RoaringBitmap {
-            members[range].iter().copied().collect()
-        };
+        let bucket_size = count.div_ceil(BUCKETS).max(MIN_BUCKET_SIZE);
+        let buckets: Vec<&[u32]> = members.chunks(bucket_size).collect();
 
-        let mut whole = Vec::with_capacity(bucket_count + 1);
-        let mut within = Vec::with_capacity(bucket_count);
-        for k in 0..=bucket_count {
-            let boundary = (k * bucket_size).min(count);
-            whole.push(match side {
-                Side::AtLeast => bitmap_of(boundary..count),
-                Side::AtMost => bitmap_of(0..boundary),
-            });
-        }
-        for k in 0..bucket_count {
-            let (bucket_start, bucket_end) = (k * bucket_size, ((k + 1) * bucket_size).min(count));
-            let blocks = (bucket_end - bucket_start).div_ceil(block_size);
-            within.push(
-                (0..blocks)
-                    .map(|j| match side {
-                        Side::AtLeast => {
-                            bitmap_of((bucket_start + j * block_size).min(bucket_end)..bucket_end)
-                        }
-                        Side::AtMost => bitmap_of(
-                            bucket_start..(bucket_start + (j + 1) * block_size).min(bucket_end),
-                        ),
-                    })
-                    .collect(),
-            );
+        // Each set grows from the previous one by one bucket, walking away from the query side.
+        let mut words = vec![0u64; universe.div_ceil(64)];
+        let mut supersets = Vec::with_capacity(buckets.len());
+        let mut add_bucket = |bucket: &[u32]| {
+            for local in bucket {
+                set_bit(&mut words, *local);
+            }
+            supersets.push(LocalSet::from_words(&words));
+        };
+        match side {
+            Side::AtLeast => {
+                buckets.iter().rev().for_each(|bucket| add_bucket(bucket));
+                supersets.reverse();
+            }
+            Side::AtMost => buckets.iter().for_each(|bucket| add_bucket(bucket)),
         }
         Self {
             side,
-            sorted,
-            members,
+            bucket_starts: sorted.iter().step_by(bucket_size).copied().collect(),
+            sorted: sorted.into(),
+            members: members.into(),
             bucket_size,
-            block_size,
-            whole,
-            within,
+            supersets,
         }
     }
 
-    /// Returns every member on this index's side of `value`, exactly, as borrowed bitmaps minus
-    /// the few members of one block.
-    fn query(&self, value: f64) -> Candidates<'_> {
+    /// Returns the first position in `sorted` where `below` is false; `below` must hold for
+    /// a prefix of `sorted` only.
+    fn partition_point(&self, below: impl Fn(&f64) -> bool) -> usize {
+        let later = self.bucket_starts.partition_point(&below);
+        if later == 0 {
+            return 0;
+        }
+        let start = (later - 1) * self.bucket_size;
+        let end = (later * self.bucket_size).min(self.sorted.len());
+        start + self.sorted[start..end].partition_point(below)
+    }
+
+    /// Returns a superset of the members on this index's side of `value` and the members of
+    /// that superset that are on the wrong side, or `None` when no member is on the right side.
+    fn query(&self, value: f64) -> Option<(&LocalSet, &[u32])> {
+        if value.is_nan() {
+            return None;
+        }
         match self.side {
             Side::AtLeast => {
-                let first = self.sorted.partition_point(|t| *t < value);
-                if first >= self.sorted.len() {
-                    return Candidates::none();
+                let first = self.partition_point(|t| *t < value);
+                if first == self.sorted.len() {
+                    return None;
                 }
-                let (k, j) = (
-                    first / self.bucket_size,
-                    (first % self.bucket_size) / self.block_size,
-                );
-                let block_start = k * self.bucket_size + j * self.block_size;
-                // Members of the block that sort before `first` are below the value.
-                let below = self.members[block_start..first].iter().copied().collect();
-                Candidates::union(vec![&self.whole[k + 1], &self.within[k][j]], below)
+                let bucket = first / self.bucket_size;
+                let bucket_start = bucket * self.bucket_size;
+                Some((&self.supersets[bucket], &self.members[bucket_start..first]))
             }
             Side::AtMost => {
-                let end = self.sorted.partition_point(|t| *t <= value);
+                let end = self.partition_point(|t| *t <= value);
                 if end == 0 {
-                    return Candidates::none();
+                    return None;
                 }
-                let last = end - 1;
-                let (k, j) = (
-                    last / self.bucket_size,
-                    (last % self.bucket_size) / self.block_size,
-                );
-                let bucket_end = ((k + 1) * self.bucket_size).min(self.sorted.len());
-                let block_end = (k * self.bucket_size + (j + 1) * self.block_size).min(bucket_end);
-                // Members of the block that sort after `last` are above the value.
-                let above = self.members[end..block_end].iter().copied().collect();
-                Candidates::union(vec![&self.whole[k], &self.within[k][j]], above)
+                let bucket = (end - 1) / self.bucket_size;
+                let bucket_end = ((bucket + 1) * self.bucket_size).min(self.sorted.len());
+                Some((&self.supersets[bucket], &self.members[end..bucket_end]))
             }
         }
     }
-}
 
-/// The members that can satisfy one clause: a union of index bitmaps minus a few members.
-/// Kept apart rather than combined, so that intersecting with a small set of survivors copies
-/// only what survives instead of bitmaps of hundreds of thousands of members.
-struct Candidates<'i> {
-    parts: Vec<Cow<'i, RoaringBitmap>>,
-    minus: RoaringBitmap,
-}
-
-impl<'i> Candidates<'i> {
-    fn none() -> Self {
-        Self {
-            parts: Vec::new(),
-            minus: RoaringBitmap::new(),
-        }
+    fn heap_bytes(&self) -> usize {
+        self.sorted.len() * 12
+            + self
+                .supersets
+                .iter()
+                .map(LocalSet::heap_bytes)
+                .sum::<usize>()
     }
-
-    fn exact(bitmap: Cow<'i, RoaringBitmap>) -> Self {
-        Self {
-            parts: vec![bitmap],
-            minus: RoaringBitmap::new(),
-        }
-    }
-
-    fn union(parts: Vec<&'i RoaringBitmap>, minus: RoaringBitmap) -> Self {
-        Self {
-            parts: parts.into_iter().map(Cow::Borrowed).collect(),
-            minus,
-        }
-    }
-
-    fn with(mut self, part: &'i RoaringBitmap) -> Self {
-        self.parts.push(Cow::Borrowed(part));
-        self
-    }
-
-    /// At least the number of members (exact when nothing is subtracted).
-    fn size_bound(&self) -> u64 {
-        self.parts.iter().map(|part| part.len()).sum()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.parts.iter().all(|part| part.is_empty())
-    }
-
-    fn into_bitmap(mut self) -> RoaringBitmap {
-        let mut result = if self.parts.len() == 1 {
-            self.parts.swap_remove(0).into_owned()
-        } else {
-            union(self.parts.iter().map(AsRef::as_ref).collect()).into_owned()
-        };
-        result -= &self.minus;
-        result
-    }
-
-    /// Returns the members of `survivors` that are also candidates here.
-    fn restrict(&self, survivors: &RoaringBitmap) -> RoaringBitmap {
-        let mut result = RoaringBitmap::new();
-        for part in &self.parts {
-            result |= survivors & part.as_ref();
-        }
-        result -= &self.minus;
-        result
-    }
-}
-
-/// A listing value prepared once for all rules.
-struct Prepared<'a> {
-    value: &'a Value,
-    text: Option<String>,
 }
 
 /// Builds a [`Matcher`] one member at a time, so that profiles need not all be in memory.
@@ -273,26 +417,33 @@ pub struct MatcherBuilder {
 struct RuleBuilder {
     id: RuleId,
     constant_clauses: Vec<Clause>,
-    profile_fields: Vec<String>,
-    eligible: RoaringBitmap,
-    clauses: Vec<(Clause, Accumulator)>,
+    /// Profile clauses with their profile field, in rule order.
+    clauses: Vec<(Clause, String)>,
+    /// Members who filled in every profile field the rule uses, ascending.
+    eligible: Vec<u32>,
+    /// One column per profile clause, with one entry per eligible member.
+    columns: Vec<Column>,
 }
 
-/// Index entries collected per clause before the index is finished.
-enum Accumulator {
-    Terms(HashMap<String, RoaringBitmap>),
-    Keywords(HashMap<String, RoaringBitmap>),
-    Threshold(Vec<(f64, u32)>),
-    Range {
-        lower: Vec<(f64, u32)>,
-        upper: Vec<(f64, u32)>,
-        no_lower: RoaringBitmap,
-        no_upper: RoaringBitmap,
+/// The values of one profile clause for the eligible members, in a compact form. A value of
+/// the wrong kind for the operator is stored so that the member never matches the clause, as
+/// in plain evaluation.
+enum Column {
+    /// `InSet`, `NotInSet` and `ContainsKeyword`: term numbers per member.
+    Terms {
+        term_numbers: HashMap<String, u32>,
+        /// Member `i` has the terms `terms[ends[i - 1]..ends[i]]`.
+        ends: Vec<usize>,
+        terms: Vec<u32>,
+        /// Whether the member gave a set at all (an empty set still passes `NotInSet`).
+        is_set: Vec<bool>,
     },
-    Circles {
-        cells: HashMap<(i32, i32), RoaringBitmap>,
-        circles: HashMap<u32, (f64, f64, f64)>,
-    },
+    /// `AtMost`, `AtLeast` and dates (as day numbers); NaN for a value of the wrong kind.
+    Numbers(Vec<f64>),
+    /// `Overlaps`: lower and upper bound, infinite where missing; NaN for the wrong kind.
+    Ranges(Vec<(f64, f64)>),
+    /// `WithinDistance`: latitude, longitude and radius; NaN for the wrong kind.
+    Circles(Vec<Circle>),
 }
 
 impl MatcherBuilder {
@@ -303,18 +454,16 @@ impl MatcherBuilder {
                 let mut builder = RuleBuilder {
                     id: rule.id,
                     constant_clauses: Vec::new(),
-                    profile_fields: Vec::new(),
-                    eligible: RoaringBitmap::new(),
                     clauses: Vec::new(),
+                    eligible: Vec::new(),
+                    columns: Vec::new(),
                 };
                 for clause in &rule.clauses {
                     match &clause.operand {
                         Operand::Constant(_) => builder.constant_clauses.push(clause.clone()),
                         Operand::Profile(field) => {
-                            builder.profile_fields.push(field.clone());
-                            builder
-                                .clauses
-                                .push((clause.clone(), Accumulator::new(clause.operator)));
+                            builder.clauses.push((clause.clone(), field.clone()));
+                            builder.columns.push(Column::new(clause.operator));
                         }
                     }
                 }
@@ -332,45 +481,687 @@ impl MatcherBuilder {
         let member = self.member_count;
         self.member_count += 1;
         for rule in &mut self.rules {
-            if !rule
-                .profile_fields
+            let values: Option<Vec<&ProfileValue>> = rule
+                .clauses
                 .iter()
-                .all(|field| profile.contains_key(field))
-            {
+                .map(|(_, field)| profile.get(field))
+                .collect();
+            let Some(values) = values else {
                 continue;
-            }
-            rule.eligible.insert(member);
-            for (clause, accumulator) in &mut rule.clauses {
-                if let Operand::Profile(field) = &clause.operand
-                    && let Some(value) = profile.get(field)
-                {
-                    accumulator.add(member, value);
-                }
+            };
+            rule.eligible.push(member);
+            for (((clause, _), column), value) in
+                rule.clauses.iter().zip(&mut rule.columns).zip(values)
+            {
+                column.push(clause.operator, value);
             }
         }
         member
     }
 
     pub fn finish(self) -> Matcher {
-        let rules = self
-            .rules
-            .into_iter()
-            .map(|rule| RuleIndex {
-                id: rule.id,
-                constant_clauses: rule.constant_clauses,
-                eligible: rule.eligible,
-                clauses: rule
-                    .clauses
-                    .into_iter()
-                    .map(|(clause, accumulator)| ClauseIndex {
-                        listing_field: clause.listing_field,
-                        operator: clause.operator,
-                        kind: accumulator.finish(clause.operator),
+        Matcher {
+            rules: self.rules.into_iter().map(RuleBuilder::finish).collect(),
+        }
+    }
+}
+
+impl Column {
+    fn new(operator: Operator) -> Self {
+        match operator {
+            Operator::InSet | Operator::NotInSet | Operator::ContainsKeyword => Column::Terms {
+                term_numbers: HashMap::new(),
+                ends: Vec::new(),
+                terms: Vec::new(),
+                is_set: Vec::new(),
+            },
+            Operator::AtMost | Operator::AtLeast | Operator::OnOrAfter | Operator::OnOrBefore => {
+                Column::Numbers(Vec::new())
+            }
+            Operator::Overlaps => Column::Ranges(Vec::new()),
+            Operator::WithinDistance => Column::Circles(Vec::new()),
+        }
+    }
+
+    fn push(&mut self, operator: Operator, value: &ProfileValue) {
+        match self {
+            Column::Terms {
+                term_numbers,
+                ends,
+                terms,
+                is_set,
+            } => {
+                is_set.push(matches!(value, ProfileValue::Set(_)));
+                if let ProfileValue::Set(values) = value {
+                    // A set built without `ProfileValue::set` may repeat a value, but a member
+                    // must be in each posting, and in each part, once.
+                    let mut own: Vec<u32> = values
+                        .iter()
+                        .map(|term| {
+                            let next = u32::try_from(term_numbers.len()).unwrap_or(u32::MAX);
+                            *term_numbers.entry(term.clone()).or_insert(next)
+                        })
+                        .collect();
+                    own.sort_unstable();
+                    own.dedup();
+                    terms.extend(own);
+                }
+                ends.push(terms.len());
+            }
+            Column::Numbers(numbers) => numbers.push(match (operator, value) {
+                (Operator::AtMost | Operator::AtLeast, ProfileValue::Number(number)) => *number,
+                (Operator::OnOrAfter | Operator::OnOrBefore, ProfileValue::Date(date)) => {
+                    day_number(*date)
+                }
+                _ => f64::NAN,
+            }),
+            Column::Ranges(ranges) => ranges.push(match value {
+                ProfileValue::Range { min, max } => (
+                    min.unwrap_or(f64::NEG_INFINITY),
+                    max.unwrap_or(f64::INFINITY),
+                ),
+                ProfileValue::Number(number) => (*number, *number),
+                _ => (f64::NAN, f64::NAN),
+            }),
+            Column::Circles(circles) => circles.push(match value {
+                ProfileValue::Circle {
+                    lat,
+                    lon,
+                    radius_km,
+                } => (*lat, *lon, *radius_km),
+                _ => (f64::NAN, f64::NAN, f64::NAN),
+            }),
+        }
+    }
+
+    /// Returns the term numbers of eligible member `position`.
+    fn terms_of(&self, position: usize) -> &[u32] {
+        match self {
+            Column::Terms { ends, terms, .. } => {
+                let start = if position == 0 { 0 } else { ends[position - 1] };
+                &terms[start..ends[position]]
+            }
+            _ => &[],
+        }
+    }
+
+    /// Returns the mean size of the part a listing value reaches if this column splits the members,
+    /// weighting each term by its members: the sum of squared term counts over their sum.
+    fn mean_part_size(&self) -> f64 {
+        let Column::Terms {
+            term_numbers,
+            terms,
+            ..
+        } = self
+        else {
+            return f64::INFINITY;
+        };
+        let mut counts = vec![0u64; term_numbers.len()];
+        for term in terms {
+            counts[*term as usize] += 1;
+        }
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        counts.iter().map(|c| (c * c) as f64).sum::<f64>() / total as f64
+    }
+}
+
+impl RuleBuilder {
+    fn finish(self) -> RuleIndex {
+        // Split by the `InSet` clause whose values reach the smallest parts.
+        let split = self
+            .clauses
+            .iter()
+            .zip(&self.columns)
+            .enumerate()
+            .filter(|(_, ((clause, _), _))| clause.operator == Operator::InSet)
+            .min_by(|a, b| a.1.1.mean_part_size().total_cmp(&b.1.1.mean_part_size()))
+            .map(|(position, _)| position);
+
+        let clauses: Vec<ClauseSpec> = self
+            .clauses
+            .iter()
+            .zip(&self.columns)
+            .enumerate()
+            .filter(|(position, _)| Some(*position) != split)
+            .map(|(_, ((clause, _), column))| ClauseSpec::new(clause, column))
+            .collect();
+        let columns: Vec<(Operator, &Column)> = self
+            .clauses
+            .iter()
+            .zip(&self.columns)
+            .enumerate()
+            .filter(|(position, _)| Some(*position) != split)
+            .map(|(_, ((clause, _), column))| (clause.operator, column))
+            .collect();
+        let build_part = |positions: &[usize]| Part::build(positions, &self.eligible, &columns);
+
+        let parts = match split {
+            None => {
+                let positions: Vec<usize> = (0..self.eligible.len()).collect();
+                Parts::Single(build_part(&positions))
+            }
+            Some(split) => {
+                let column = &self.columns[split];
+                let Column::Terms { term_numbers, .. } = column else {
+                    unreachable!("an InSet clause has a terms column")
+                };
+                let mut positions_by_term: Vec<Vec<usize>> = vec![Vec::new(); term_numbers.len()];
+                for position in 0..self.eligible.len() {
+                    for term in column.terms_of(position) {
+                        positions_by_term[*term as usize].push(position);
+                    }
+                }
+                let parts = term_numbers
+                    .iter()
+                    .map(|(term, number)| {
+                        (
+                            term.clone(),
+                            build_part(&positions_by_term[*number as usize]),
+                        )
                     })
-                    .collect(),
+                    .collect();
+                Parts::ByValue {
+                    listing_field: self.clauses[split].0.listing_field.clone(),
+                    parts,
+                }
+            }
+        };
+        RuleIndex {
+            id: self.id,
+            constant_clauses: self.constant_clauses,
+            clauses,
+            parts,
+        }
+    }
+}
+
+impl ClauseSpec {
+    fn new(clause: &Clause, column: &Column) -> Self {
+        let terms = match column {
+            Column::Terms { term_numbers, .. } => term_numbers.clone(),
+            _ => HashMap::new(),
+        };
+        let mut keywords = Vec::new();
+        let mut automaton = None;
+        if clause.operator == Operator::ContainsKeyword {
+            keywords = vec![String::new(); terms.len()];
+            for (keyword, number) in &terms {
+                keywords[*number as usize] = keyword.clone();
+            }
+            // The aho-corasick crate fails a build only when the patterns exceed its size limits.
+            automaton = AhoCorasick::new(&keywords).ok();
+        }
+        Self {
+            listing_field: clause.listing_field.clone(),
+            operator: clause.operator,
+            terms,
+            keywords,
+            automaton,
+        }
+    }
+}
+
+impl Part {
+    /// Indexes the eligible members at `positions` (ascending) under each column.
+    fn build(positions: &[usize], eligible: &[u32], columns: &[(Operator, &Column)]) -> Self {
+        let universe = positions.len();
+        let locals = || {
+            positions.iter().enumerate().map(|(local, position)| {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "a part has at most one entry per member, and member numbers are u32"
+                )]
+                (local as u32, *position)
+            })
+        };
+        let clauses = columns
+            .iter()
+            .map(|(operator, column)| match column {
+                Column::Terms { is_set, .. } => {
+                    let mut postings: HashMap<u32, Vec<u32>> = HashMap::new();
+                    let mut with_set = Vec::new();
+                    for (local, position) in locals() {
+                        if *operator == Operator::NotInSet && is_set[position] {
+                            with_set.push(local);
+                        }
+                        for term in column.terms_of(position) {
+                            postings.entry(*term).or_default().push(local);
+                        }
+                    }
+                    PartIndex::Terms {
+                        postings: postings
+                            .into_iter()
+                            .map(|(term, locals)| (term, LocalSet::from_sorted(locals, universe)))
+                            .collect(),
+                        with_set: LocalSet::from_sorted(with_set, universe),
+                    }
+                }
+                Column::Numbers(numbers) => {
+                    // "At most" and "on or before" select members whose limit is at least the
+                    // listing's value; "at least" and "on or after" those whose limit is at most.
+                    let side = match operator {
+                        Operator::AtMost | Operator::OnOrBefore => Side::AtLeast,
+                        _ => Side::AtMost,
+                    };
+                    PartIndex::Threshold(Thresholds::build(
+                        locals().map(|(l, p)| (numbers[p], l)).collect(),
+                        side,
+                        universe,
+                    ))
+                }
+                Column::Ranges(ranges) => {
+                    // A member with a NaN side never matches, so it is left out of both.
+                    let valid = || {
+                        locals().filter(|(_, p)| !ranges[*p].0.is_nan() && !ranges[*p].1.is_nan())
+                    };
+                    PartIndex::Range {
+                        lower: Thresholds::build(
+                            valid().map(|(l, p)| (ranges[p].0, l)).collect(),
+                            Side::AtMost,
+                            universe,
+                        ),
+                        upper: Thresholds::build(
+                            valid().map(|(l, p)| (ranges[p].1, l)).collect(),
+                            Side::AtLeast,
+                            universe,
+                        ),
+                    }
+                }
+                Column::Circles(circles) => {
+                    let mut cells: HashMap<(i32, i32), Vec<u32>> = HashMap::new();
+                    let mut wide = Vec::new();
+                    for (local, position) in locals() {
+                        let (lat, lon, radius_km) = circles[position];
+                        if lat.is_nan() || lon.is_nan() || radius_km.is_nan() {
+                            continue;
+                        }
+                        // The bounding box of the circle, slightly larger than the circle
+                        // because a degree of latitude is about 111.2 km.
+                        let lat_span = radius_km / 111.0;
+                        let lon_span = radius_km / (111.0 * lat.to_radians().cos().max(0.01));
+                        let (south, west) = cell_of(lat - lat_span, lon - lon_span);
+                        let (north, east) = cell_of(lat + lat_span, lon + lon_span);
+                        let rows = i64::from(north) - i64::from(south) + 1;
+                        let columns = i64::from(east) - i64::from(west) + 1;
+                        if rows.saturating_mul(columns) > MAX_CELLS_PER_CIRCLE {
+                            wide.push(local);
+                            continue;
+                        }
+                        for row in south..=north {
+                            for column in west..=east {
+                                cells.entry((row, column)).or_default().push(local);
+                            }
+                        }
+                    }
+                    PartIndex::Circles {
+                        cells: cells
+                            .into_iter()
+                            .map(|(cell, locals)| (cell, LocalSet::from_sorted(locals, universe)))
+                            .collect(),
+                        wide: LocalSet::from_sorted(wide, universe),
+                        circles: positions.iter().map(|p| circles[*p]).collect(),
+                    }
+                }
             })
             .collect();
-        Matcher { rules }
+        Self {
+            members: MemberNumbers::new(positions.iter().map(|p| eligible[*p]).collect()),
+            clauses,
+        }
+    }
+}
+
+impl Part {
+    /// Appends the members of this part that match every clause, ascending.
+    fn matches(&self, keys: &[ListingKey], scratch: &mut Scratch, out: &mut Vec<u32>) {
+        let Scratch {
+            words,
+            spare,
+            union,
+        } = scratch;
+        let count = self.members.len();
+        words.clear();
+        words.resize(count.div_ceil(64), u64::MAX);
+        if !count.is_multiple_of(64)
+            && let Some(last) = words.last_mut()
+        {
+            *last = (1 << (count % 64)) - 1;
+        }
+
+        // Threshold sets are supersets: their extra members are cleared after every AND,
+        // because (A − a) ∩ (B − b) = (A ∩ B) − a − b.
+        let mut wrong_side: Vec<&[u32]> = Vec::new();
+        let mut circle_checks: Vec<(&[Circle], (f64, f64))> = Vec::new();
+        for (index, key) in self.clauses.iter().zip(keys) {
+            match (index, key) {
+                (PartIndex::Terms { postings, .. }, ListingKey::AnyTerm(terms)) => {
+                    let sets: Vec<&LocalSet> =
+                        terms.iter().filter_map(|term| postings.get(term)).collect();
+                    if !and_any(words, &sets, spare, union) {
+                        return;
+                    }
+                }
+                (PartIndex::Terms { postings, with_set }, ListingKey::NoTerm(terms)) => {
+                    with_set.and_into(words, spare);
+                    for set in terms.iter().filter_map(|term| postings.get(term)) {
+                        and_not(words, set);
+                    }
+                }
+                (PartIndex::Threshold(thresholds), ListingKey::Number(value)) => {
+                    let Some((superset, wrong)) = thresholds.query(*value) else {
+                        return;
+                    };
+                    superset.and_into(words, spare);
+                    wrong_side.push(wrong);
+                }
+                (PartIndex::Range { lower, upper }, ListingKey::Bounds { low, high }) => {
+                    // Overlap: the member's lower bound is at most the listing's high end, and
+                    // the upper bound at least its low end.
+                    let (Some((below, wrong_below)), Some((above, wrong_above))) =
+                        (lower.query(*high), upper.query(*low))
+                    else {
+                        return;
+                    };
+                    below.and_into(words, spare);
+                    above.and_into(words, spare);
+                    wrong_side.push(wrong_below);
+                    wrong_side.push(wrong_above);
+                }
+                (
+                    PartIndex::Circles {
+                        cells,
+                        wide,
+                        circles,
+                    },
+                    ListingKey::Point(lat, lon),
+                ) => {
+                    let sets: Vec<&LocalSet> = [cells.get(&cell_of(*lat, *lon)), Some(wide)]
+                        .into_iter()
+                        .flatten()
+                        .filter(|set| !set.is_empty())
+                        .collect();
+                    if !and_any(words, &sets, spare, union) {
+                        return;
+                    }
+                    circle_checks.push((circles, (*lat, *lon)));
+                }
+                // The key is read for the clause's operator, so it always fits the index.
+                _ => return,
+            }
+        }
+        for local in wrong_side.into_iter().flatten() {
+            clear_bit(words, *local);
+        }
+
+        // Local numbers first, then member numbers in a second pass: the member lookups are
+        // then independent loads that the CPU overlaps, which matters when the part's member
+        // numbers are not in cache.
+        let first = out.len();
+        let count: u32 = words.iter().map(|word| word.count_ones()).sum();
+        out.reserve(count as usize);
+        for (index, word) in words.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "local numbers fit in u32, so their word indexes do too"
+                )]
+                let local = index as u32 * 64 + bits.trailing_zeros();
+                bits &= bits - 1;
+                let within = circle_checks.iter().all(|(circles, point)| {
+                    let (lat, lon, radius_km) = circles[local as usize];
+                    distance_km(*point, (lat, lon)) <= radius_km
+                });
+                if within {
+                    out.push(local);
+                }
+            }
+        }
+        self.members.translate(&mut out[first..]);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let clauses: usize = self
+            .clauses
+            .iter()
+            .map(|index| match index {
+                PartIndex::Terms { postings, with_set } => {
+                    with_set.heap_bytes()
+                        + postings
+                            .values()
+                            .map(|set| set.heap_bytes() + 24)
+                            .sum::<usize>()
+                }
+                PartIndex::Threshold(thresholds) => thresholds.heap_bytes(),
+                PartIndex::Range { lower, upper } => lower.heap_bytes() + upper.heap_bytes(),
+                PartIndex::Circles {
+                    cells,
+                    wide,
+                    circles,
+                } => {
+                    circles.len() * 24
+                        + wide.heap_bytes()
+                        + cells
+                            .values()
+                            .map(|set| set.heap_bytes() + 32)
+                            .sum::<usize>()
+                }
+            })
+            .sum();
+        self.members.heap_bytes() + clauses
+    }
+}
+
+/// Keeps in `words` the numbers in any of `sets`; returns `false` when `sets` is empty, so
+/// that nothing can match.
+fn and_any(
+    words: &mut [u64],
+    sets: &[&LocalSet],
+    spare: &mut Vec<u64>,
+    union: &mut Vec<u64>,
+) -> bool {
+    match sets {
+        [] => false,
+        [only] => {
+            only.and_into(words, spare);
+            true
+        }
+        _ => {
+            union.clear();
+            union.resize(words.len(), 0);
+            for set in sets {
+                set.or_into(union);
+            }
+            for (word, any) in words.iter_mut().zip(union.iter()) {
+                *word &= any;
+            }
+            true
+        }
+    }
+}
+
+/// Removes the numbers of `set` from `words`.
+fn and_not(words: &mut [u64], set: &LocalSet) {
+    match set {
+        LocalSet::Dense(set) => {
+            for (word, set) in words.iter_mut().zip(set.iter()) {
+                *word &= !set;
+            }
+        }
+        LocalSet::Sparse(locals) => {
+            for local in locals.iter() {
+                clear_bit(words, *local);
+            }
+        }
+    }
+}
+
+/// Bitsets reused by the parts of one query, so that each part does not allocate its own.
+#[derive(Default)]
+struct Scratch {
+    words: Vec<u64>,
+    spare: Vec<u64>,
+    union: Vec<u64>,
+}
+
+/// The listing's side of one clause, read once per rule for all its parts.
+enum ListingKey {
+    /// `InSet` and `ContainsKeyword`: the term numbers of the listing's values or of the
+    /// keywords found in its text. Never empty.
+    AnyTerm(Vec<u32>),
+    /// `NotInSet`: the term numbers of the listing's values that some member rejects.
+    NoTerm(Vec<u32>),
+    Number(f64),
+    Bounds {
+        low: f64,
+        high: f64,
+    },
+    Point(f64, f64),
+}
+
+impl ClauseSpec {
+    /// Reads the listing's side of the clause, or `None` when the clause cannot hold for any
+    /// member: the value is missing or of the wrong kind, or no member accepts it.
+    fn listing_key(&self, listing: &Value) -> Option<ListingKey> {
+        let value = listing_value(listing, &self.listing_field)?;
+        let known_terms = |terms: Vec<String>| -> Vec<u32> {
+            let mut numbers: Vec<u32> = terms
+                .iter()
+                .filter_map(|term| self.terms.get(term).copied())
+                .collect();
+            numbers.sort_unstable();
+            numbers.dedup();
+            numbers
+        };
+        let key = match self.operator {
+            Operator::InSet => {
+                let numbers = known_terms(listing_terms(value));
+                if numbers.is_empty() {
+                    return None;
+                }
+                ListingKey::AnyTerm(numbers)
+            }
+            Operator::NotInSet => {
+                let terms = listing_terms(value);
+                if terms.is_empty() {
+                    return None;
+                }
+                ListingKey::NoTerm(known_terms(terms))
+            }
+            Operator::ContainsKeyword => {
+                let text = listing_text(value);
+                let mut found: Vec<u32> = match &self.automaton {
+                    Some(automaton) => automaton
+                        .find_overlapping_iter(text.as_str())
+                        .filter_map(|found| u32::try_from(found.pattern().as_usize()).ok())
+                        .collect(),
+                    None => (0..)
+                        .zip(&self.keywords)
+                        .filter(|(_, keyword)| text.contains(keyword.as_str()))
+                        .map(|(number, _)| number)
+                        .collect(),
+                };
+                found.sort_unstable();
+                found.dedup();
+                if found.is_empty() {
+                    return None;
+                }
+                ListingKey::AnyTerm(found)
+            }
+            // Some unit of the listing costs at most the member's limit: compare its cheapest
+            // unit. "At least" compares its largest unit.
+            Operator::AtMost => ListingKey::Number(
+                ListingAmount::from_value(value).and_then(ListingAmount::lowest_known)?,
+            ),
+            Operator::AtLeast => ListingKey::Number(
+                ListingAmount::from_value(value).and_then(ListingAmount::highest_known)?,
+            ),
+            Operator::OnOrAfter | Operator::OnOrBefore => ListingKey::Number(date_key(value)?),
+            Operator::Overlaps => {
+                let amount = ListingAmount::from_value(value)?;
+                ListingKey::Bounds {
+                    low: amount.lowest_known()?,
+                    high: amount.highest_known()?,
+                }
+            }
+            Operator::WithinDistance => {
+                let (lat, lon) = listing_point(value)?;
+                ListingKey::Point(lat, lon)
+            }
+        };
+        Some(key)
+    }
+}
+
+/// The listing's value of a field; a missing or null value never satisfies a clause.
+fn listing_value<'l>(listing: &'l Value, field: &str) -> Option<&'l Value> {
+    listing.get(field).filter(|value| !value.is_null())
+}
+
+impl RuleIndex {
+    /// The members the listing matches under this rule, ascending.
+    fn matches(&self, listing: &Value, scratch: &mut Scratch) -> Vec<u32> {
+        let mut found = Vec::new();
+        for clause in &self.constant_clauses {
+            let Operand::Constant(operand) = &clause.operand else {
+                continue;
+            };
+            let holds = listing_value(listing, &clause.listing_field)
+                .is_some_and(|value| clause_holds(clause.operator, operand, value));
+            if !holds {
+                return found;
+            }
+        }
+        // The parts come first, so that a listing outside every part skips reading the other
+        // clauses (folding its text, for one).
+        let reached: Vec<&Part> = match &self.parts {
+            Parts::Single(part) => vec![part],
+            Parts::ByValue {
+                listing_field,
+                parts,
+            } => {
+                let Some(value) = listing_value(listing, listing_field) else {
+                    return found;
+                };
+                let mut terms = listing_terms(value);
+                terms.sort_unstable();
+                terms.dedup();
+                terms.iter().filter_map(|term| parts.get(term)).collect()
+            }
+        };
+        if reached.is_empty() {
+            return found;
+        }
+        let keys: Option<Vec<ListingKey>> = self
+            .clauses
+            .iter()
+            .map(|clause| clause.listing_key(listing))
+            .collect();
+        let Some(keys) = keys else {
+            return found;
+        };
+        for part in &reached {
+            part.matches(&keys, scratch, &mut found);
+        }
+        // A member who accepts several of the listing's values is in several parts.
+        if reached.len() > 1 {
+            found.sort_unstable();
+            found.dedup();
+        }
+        found
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match &self.parts {
+            Parts::Single(part) => part.heap_bytes(),
+            Parts::ByValue { parts, .. } => parts
+                .iter()
+                .map(|(term, part)| term.len() + part.heap_bytes())
+                .sum(),
+        }
     }
 }
 
@@ -387,33 +1178,83 @@ impl Matcher {
     /// The members the listing matches, each once, under the first rule (in rule order) that
     /// matched them.
     pub fn matches(&self, listing: &Value) -> Matches {
-        let mut prepared: HashMap<&str, Prepared<'_>> = HashMap::new();
-        let mut seen = RoaringBitmap::new();
-        let mut per_rule = Vec::new();
+        let mut scratch = Scratch::default();
+        let mut per_rule: Vec<(RuleId, Vec<u32>)> = Vec::new();
+        // The members of `per_rule`, ascending, once it has more than one rule.
+        let mut seen: Vec<u32> = Vec::new();
         for rule in &self.rules {
-            let Some(mut members) = rule.matches(listing, &mut prepared) else {
-                continue;
+            let found = rule.matches(listing, &mut scratch);
+            let new = match per_rule.as_slice() {
+                [] => found,
+                [(_, only)] => difference(&found, only),
+                _ => difference(&found, &seen),
             };
-            members -= &seen;
-            if members.is_empty() {
+            if new.is_empty() {
                 continue;
             }
-            seen |= &members;
-            per_rule.push((rule.id, members));
+            match per_rule.as_slice() {
+                [] => {}
+                [(_, only)] => seen = merge(only, &new),
+                _ => seen = merge(&seen, &new),
+            }
+            per_rule.push((rule.id, new));
         }
         Matches { per_rule }
     }
+
+    /// Estimates the heap memory of the index in bytes: its sets, sorted arrays and member
+    /// numbers, with a fixed guess per hash map entry and without allocator overhead.
+    pub fn heap_bytes(&self) -> usize {
+        self.rules.iter().map(RuleIndex::heap_bytes).sum()
+    }
+}
+
+/// The members of `all` that are not in `seen`; both ascending.
+fn difference(all: &[u32], seen: &[u32]) -> Vec<u32> {
+    let mut result = Vec::with_capacity(all.len());
+    let mut next = 0;
+    for member in all {
+        while next < seen.len() && seen[next] < *member {
+            next += 1;
+        }
+        if seen.get(next) != Some(member) {
+            result.push(*member);
+        }
+    }
+    result
+}
+
+/// The union of two disjoint ascending lists, ascending.
+fn merge(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut result = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] < b[j] {
+            result.push(a[i]);
+            i += 1;
+        } else {
+            result.push(b[j]);
+            j += 1;
+        }
+    }
+    result.extend_from_slice(&a[i..]);
+    result.extend_from_slice(&b[j..]);
+    result
 }
 
 /// The members one listing matched, grouped by the first rule that matched each of them.
 #[derive(Debug, Default)]
 pub struct Matches {
-    per_rule: Vec<(RuleId, RoaringBitmap)>,
+    /// Each rule with its members, ascending; rules without new members are left out.
+    per_rule: Vec<(RuleId, Vec<u32>)>,
 }
 
 impl Matches {
     pub fn len(&self) -> u64 {
-        self.per_rule.iter().map(|(_, members)| members.len()).sum()
+        self.per_rule
+            .iter()
+            .map(|(_, members)| members.len() as u64)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -424,7 +1265,7 @@ impl Matches {
     pub fn iter(&self) -> impl Iterator<Item = (u32, RuleId)> + '_ {
         self.per_rule
             .iter()
-            .flat_map(|(rule, members)| members.iter().map(move |member| (member, *rule)))
+            .flat_map(|(rule, members)| members.iter().map(move |member| (*member, *rule)))
     }
 
     /// Returns each matched member with its rule, sorted by member.
@@ -432,333 +1273,6 @@ impl Matches {
         let mut all: Vec<(u32, RuleId)> = self.iter().collect();
         all.sort_unstable();
         all
-    }
-}
-
-impl RuleIndex {
-    fn matches<'l>(
-        &self,
-        listing: &'l Value,
-        prepared: &mut HashMap<&'l str, Prepared<'l>>,
-    ) -> Option<RoaringBitmap> {
-        for clause in &self.constant_clauses {
-            let Operand::Constant(operand) = &clause.operand else {
-                continue;
-            };
-            let value = listing
-                .get(&clause.listing_field)
-                .filter(|v| !v.is_null())?;
-            if !clause_holds(clause.operator, operand, value) {
-                return None;
-            }
-        }
-
-        let mut candidates: Vec<Candidates<'_>> = Vec::with_capacity(self.clauses.len() + 1);
-        for clause in &self.clauses {
-            let (field, value) = listing.as_object()?.get_key_value(&clause.listing_field)?;
-            if value.is_null() {
-                return None;
-            }
-            let prepared = prepared
-                .entry(field.as_str())
-                .or_insert_with(|| Prepared { value, text: None });
-            let first_new = candidates.len();
-            clause.candidates(prepared, &mut candidates);
-            if candidates[first_new..].iter().any(Candidates::is_empty) {
-                return None;
-            }
-        }
-        if candidates.is_empty() {
-            candidates.push(Candidates::exact(Cow::Borrowed(&self.eligible)));
-        }
-        candidates.sort_by_key(Candidates::size_bound);
-        let mut survivors = candidates.swap_remove(0).into_bitmap();
-        for clause_candidates in &candidates {
-            survivors = clause_candidates.restrict(&survivors);
-            if survivors.is_empty() {
-                return None;
-            }
-        }
-
-        // The listing's side of each superset clause is read once, so that checking a member
-        // is a few array reads and comparisons.
-        let checks: Vec<Check<'_>> = self
-            .clauses
-            .iter()
-            .filter_map(|clause| clause.check(listing))
-            .collect();
-        if checks.is_empty() {
-            return Some(survivors);
-        }
-        let verified = survivors
-            .iter()
-            .filter(|member| checks.iter().all(|check| check.passes(*member)));
-        Some(RoaringBitmap::from_sorted_iter(verified).unwrap_or_default())
-    }
-}
-
-impl Accumulator {
-    fn new(operator: Operator) -> Self {
-        match operator {
-            Operator::InSet | Operator::NotInSet => Accumulator::Terms(HashMap::new()),
-            Operator::ContainsKeyword => Accumulator::Keywords(HashMap::new()),
-            Operator::AtMost | Operator::AtLeast | Operator::OnOrAfter | Operator::OnOrBefore => {
-                Accumulator::Threshold(Vec::new())
-            }
-            Operator::Overlaps => Accumulator::Range {
-                lower: Vec::new(),
-                upper: Vec::new(),
-                no_lower: RoaringBitmap::new(),
-                no_upper: RoaringBitmap::new(),
-            },
-            Operator::WithinDistance => Accumulator::Circles {
-                cells: HashMap::new(),
-                circles: HashMap::new(),
-            },
-        }
-    }
-
-    /// Files one member's value. A value of the wrong kind for the operator is skipped, so that
-    /// member never matches the clause, as in plain evaluation.
-    fn add(&mut self, member: u32, value: &ProfileValue) {
-        match (self, value) {
-            (
-                Accumulator::Terms(postings) | Accumulator::Keywords(postings),
-                ProfileValue::Set(terms),
-            ) => {
-                for term in terms {
-                    postings.entry(term.clone()).or_default().insert(member);
-                }
-            }
-            (Accumulator::Threshold(entries), ProfileValue::Number(number)) => {
-                entries.push((*number, member))
-            }
-            (Accumulator::Threshold(entries), ProfileValue::Date(date)) => {
-                entries.push((day_number(*date), member))
-            }
-            (
-                Accumulator::Range {
-                    lower,
-                    upper,
-                    no_lower,
-                    no_upper,
-                },
-                value,
-            ) => {
-                let (min, max) = match value {
-                    ProfileValue::Range { min, max } => (*min, *max),
-                    ProfileValue::Number(number) => (Some(*number), Some(*number)),
-                    _ => return,
-                };
-                match min {
-                    Some(min) => lower.push((min, member)),
-                    None => {
-                        no_lower.insert(member);
-                    }
-                }
-                match max {
-                    Some(max) => upper.push((max, member)),
-                    None => {
-                        no_upper.insert(member);
-                    }
-                }
-            }
-            (
-                Accumulator::Circles { cells, circles },
-                ProfileValue::Circle {
-                    lat,
-                    lon,
-                    radius_km,
-                },
-            ) => {
-                circles.insert(member, (*lat, *lon, *radius_km));
-                let lat_span = radius_km / 111.0;
-                let lon_span = radius_km / (111.0 * lat.to_radians().cos().max(0.01));
-                let (south, west) = cell_of(lat - lat_span, lon - lon_span);
-                let (north, east) = cell_of(lat + lat_span, lon + lon_span);
-                for row in south..=north {
-                    for column in west..=east {
-                        cells.entry((row, column)).or_default().insert(member);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn finish(self, operator: Operator) -> IndexKind {
-        match self {
-            Accumulator::Terms(postings) => IndexKind::Terms { postings },
-            Accumulator::Keywords(by_keyword) => {
-                let (keywords, postings): (Vec<String>, Vec<RoaringBitmap>) =
-                    by_keyword.into_iter().unzip();
-                // The aho-corasick crate fails a build only when the patterns exceed its size limits.
-                let automaton = AhoCorasick::new(&keywords).ok();
-                IndexKind::Keywords {
-                    automaton,
-                    keywords,
-                    postings,
-                }
-            }
-            // `AtMost` and `OnOrBefore` ask for members whose limit is at least the listing's
-            // value; `AtLeast` and `OnOrAfter` for members whose limit is at most it.
-            Accumulator::Threshold(entries) => {
-                let side = match operator {
-                    Operator::AtMost | Operator::OnOrBefore => Side::AtLeast,
-                    _ => Side::AtMost,
-                };
-                IndexKind::Threshold(Thresholds::build(entries, side))
-            }
-            // Overlap: the member's lower bound is at most the listing's high end, and the upper
-            // bound at least its low end.
-            Accumulator::Range {
-                lower,
-                upper,
-                no_lower,
-                no_upper,
-            } => IndexKind::Range {
-                lower: Thresholds::build(lower, Side::AtMost),
-                upper: Thresholds::build(upper, Side::AtLeast),
-                no_lower,
-                no_upper,
-            },
-            Accumulator::Circles { cells, circles } => IndexKind::Circles { cells, circles },
-        }
-    }
-}
-
-impl ClauseIndex {
-    /// The members that can satisfy this clause for the listing value: exact except for
-    /// circles, whose grid cell is a superset that [`ClauseIndex::check`] trims.
-    fn candidates<'i>(&'i self, prepared: &mut Prepared<'_>, out: &mut Vec<Candidates<'i>>) {
-        let value = prepared.value;
-        let empty = || Cow::Owned(RoaringBitmap::new());
-        let bitmap = match (&self.kind, self.operator) {
-            (IndexKind::Terms { postings }, Operator::InSet) => union(
-                listing_terms(value)
-                    .iter()
-                    .filter_map(|term| postings.get(term))
-                    .collect(),
-            ),
-            (IndexKind::Terms { postings }, _) => {
-                let terms = listing_terms(value);
-                if terms.is_empty() {
-                    empty()
-                } else {
-                    let everyone = union(postings.values().collect()).into_owned();
-                    Cow::Owned(
-                        everyone
-                            - union(terms.iter().filter_map(|term| postings.get(term)).collect())
-                                .as_ref(),
-                    )
-                }
-            }
-            (
-                IndexKind::Keywords {
-                    automaton,
-                    keywords,
-                    postings,
-                },
-                _,
-            ) => {
-                let text = prepared.text.get_or_insert_with(|| listing_text(value));
-                let found: Vec<&RoaringBitmap> = match automaton {
-                    Some(automaton) => automaton
-                        .find_overlapping_iter(text.as_str())
-                        .filter_map(|found| postings.get(found.pattern().as_usize()))
-                        .collect(),
-                    None => keywords
-                        .iter()
-                        .zip(postings)
-                        .filter(|(keyword, _)| text.contains(keyword.as_str()))
-                        .map(|(_, members)| members)
-                        .collect(),
-                };
-                union(found)
-            }
-            (IndexKind::Threshold(thresholds), operator) => {
-                let key = match operator {
-                    // Some unit of the listing costs at most the member's limit: compare its
-                    // cheapest unit. "At least" compares its largest unit.
-                    Operator::AtMost => {
-                        ListingAmount::from_value(value).and_then(ListingAmount::lowest_known)
-                    }
-                    Operator::AtLeast => {
-                        ListingAmount::from_value(value).and_then(ListingAmount::highest_known)
-                    }
-                    _ => date_key(value),
-                };
-                out.push(key.map_or_else(Candidates::none, |x| thresholds.query(x)));
-                return;
-            }
-            (
-                IndexKind::Range {
-                    lower,
-                    upper,
-                    no_lower,
-                    no_upper,
-                },
-                _,
-            ) => {
-                let bounds = ListingAmount::from_value(value)
-                    .and_then(|a| a.lowest_known().zip(a.highest_known()));
-                let Some((low, high)) = bounds else {
-                    out.push(Candidates::none());
-                    return;
-                };
-                out.push(lower.query(high).with(no_lower));
-                out.push(upper.query(low).with(no_upper));
-                return;
-            }
-            (IndexKind::Circles { cells, .. }, _) => listing_point(value)
-                .and_then(|(lat, lon)| cells.get(&cell_of(lat, lon)))
-                .map_or_else(empty, Cow::Borrowed),
-        };
-        out.push(Candidates::exact(bitmap));
-    }
-
-    /// The exact test of one member for circles, whose candidates are a superset; `None` for the
-    /// other kinds, whose candidates are exact.
-    fn check(&self, listing: &Value) -> Option<Check<'_>> {
-        let value = listing.get(&self.listing_field)?;
-        match &self.kind {
-            IndexKind::Circles { circles, .. } => {
-                Some(Check::Within(circles, listing_point(value)?))
-            }
-            _ => None,
-        }
-    }
-}
-
-/// The exact test of a member for a clause whose candidates are a superset, with the listing's
-/// side already read.
-enum Check<'a> {
-    Within(&'a HashMap<u32, (f64, f64, f64)>, (f64, f64)),
-}
-
-impl Check<'_> {
-    fn passes(&self, member: u32) -> bool {
-        match self {
-            Check::Within(circles, point) => {
-                circles.get(&member).is_some_and(|(lat, lon, radius_km)| {
-                    distance_km(*point, (*lat, *lon)) <= *radius_km
-                })
-            }
-        }
-    }
-}
-
-fn union(bitmaps: Vec<&RoaringBitmap>) -> Cow<'_, RoaringBitmap> {
-    match bitmaps.as_slice() {
-        [] => Cow::Owned(RoaringBitmap::new()),
-        [only] => Cow::Borrowed(*only),
-        _ => {
-            let mut result = RoaringBitmap::new();
-            for bitmap in bitmaps {
-                result |= bitmap;
-            }
-            Cow::Owned(result)
-        }
     }
 }
 
@@ -966,37 +1480,272 @@ mod tests {
         );
     }
 
+    /// Expands a threshold query into the members it selects.
+    fn selected(query: Option<(&LocalSet, &[u32])>) -> Vec<u32> {
+        let Some((superset, wrong_side)) = query else {
+            return Vec::new();
+        };
+        let mut members = superset.to_vec();
+        members.retain(|member| !wrong_side.contains(member));
+        members
+    }
+
     #[test]
-    fn thresholds_are_exact_across_bucket_and_block_boundaries() {
-        // Ties across boundaries: values 0..=99 repeated in blocks of 37, over 10,000 members.
-        let value_of = |member: u32| f64::from((member / 37) % 100);
+    fn thresholds_are_exact_across_bucket_boundaries() {
+        // Ties across boundaries: values 0..=99 repeated in runs of 37, over 10,000 members,
+        // plus NaN values, which no query selects.
+        let value_of = |member: u32| {
+            if member % 1_000 == 999 {
+                f64::NAN
+            } else {
+                f64::from((member / 37) % 100)
+            }
+        };
         let entries: Vec<(f64, u32)> = (0..10_000)
             .map(|member| (value_of(member), member))
             .collect();
-        let at_least = Thresholds::build(entries.clone(), Side::AtLeast);
-        let at_most = Thresholds::build(entries, Side::AtMost);
+        let at_least = Thresholds::build(entries.clone(), Side::AtLeast, 10_000);
+        let at_most = Thresholds::build(entries, Side::AtMost, 10_000);
         for x in [-1.0, 0.0, 0.5, 1.0, 17.0, 42.5, 63.0, 98.0, 99.0, 100.0] {
-            let expected_at_least: RoaringBitmap =
+            let expected_at_least: Vec<u32> =
                 (0..10_000u32).filter(|m| value_of(*m) >= x).collect();
             assert_eq!(
-                at_least.query(x).into_bitmap(),
+                selected(at_least.query(x)),
                 expected_at_least,
                 "at least {x}"
             );
-            let everyone: RoaringBitmap = (0..10_000u32).collect();
+            let expected_at_most: Vec<u32> = (0..10_000u32).filter(|m| value_of(*m) <= x).collect();
+            assert_eq!(selected(at_most.query(x)), expected_at_most, "at most {x}");
+        }
+        assert!(at_least.query(f64::NAN).is_none(), "NaN query");
+    }
+
+    #[test]
+    fn local_sets_pick_the_smaller_form() {
+        let sparse = LocalSet::from_sorted(vec![3, 700], 1_000);
+        assert!(
+            matches!(sparse, LocalSet::Sparse(_)),
+            "2 of 1,000 is sparse"
+        );
+        assert_eq!(sparse.to_vec(), vec![3, 700]);
+        let dense = LocalSet::from_sorted((0..100).collect(), 1_000);
+        assert!(matches!(dense, LocalSet::Dense(_)), "100 of 1,000 is dense");
+        assert_eq!(dense.to_vec(), (0..100).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn member_numbers_translate_in_both_forms() {
+        let close: Vec<u32> = (0..200).map(|local| local * 1_000).collect();
+        let far: Vec<u32> = (0..200).map(|local| local * 100_000).collect();
+        for (members, offsets_expected) in [(close, true), (far, false)] {
+            let numbers = MemberNumbers::new(members.clone());
             assert_eq!(
-                at_least.query(x).restrict(&everyone),
-                expected_at_least,
-                "at least {x}, restricted"
+                matches!(numbers, MemberNumbers::Offsets { .. }),
+                offsets_expected,
+                "form for a spacing of {}",
+                members[1]
             );
-            let expected_at_most: RoaringBitmap =
-                (0..10_000u32).filter(|m| value_of(*m) <= x).collect();
+            let mut locals: Vec<u32> = vec![0, 63, 64, 65, 199];
+            numbers.translate(&mut locals);
+            let expected: Vec<u32> = [0, 63, 64, 65, 199].map(|l| members[l]).to_vec();
+            assert_eq!(locals, expected, "members for a spacing of {}", members[1]);
+        }
+    }
+
+    /// Listings whose split field holds several tags reach several parts; a member who
+    /// accepts more than one of them is still reported once.
+    #[test]
+    fn tag_listings_agree_with_plain_evaluation() {
+        const TAGS: [&str; 8] = [
+            "pet", "wifi", "bath", "balcony", "quiet", "gym", "pool", "view",
+        ];
+        let rules = vec![
+            Rule {
+                id: 1,
+                clauses: vec![
+                    clause("tags", Operator::InSet, "liked"),
+                    clause("tags", Operator::NotInSet, "disliked"),
+                    clause("price", Operator::AtMost, "max_price"),
+                ],
+            },
+            Rule {
+                id: 2,
+                clauses: vec![
+                    clause("tags", Operator::InSet, "liked"),
+                    clause("name", Operator::ContainsKeyword, "keywords"),
+                ],
+            },
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let profiles: Vec<MemberProfile> = (0..2_000)
+            .map(|_| {
+                let liked_count = rng.random_range(0..=3);
+                let liked: Vec<&str> = TAGS
+                    .choose_multiple(&mut rng, liked_count)
+                    .copied()
+                    .collect();
+                let disliked: Vec<&str> = TAGS.choose_multiple(&mut rng, 1).copied().collect();
+                let keywords: Vec<&str> = TAGS.choose_multiple(&mut rng, 1).copied().collect();
+                MemberProfile::from([
+                    ("liked".to_owned(), ProfileValue::set(liked)),
+                    ("disliked".to_owned(), ProfileValue::set(disliked)),
+                    ("keywords".to_owned(), ProfileValue::set(keywords)),
+                    (
+                        "max_price".to_owned(),
+                        ProfileValue::Number(f64::from(rng.random_range(1..=10)) * 1_000.0),
+                    ),
+                ])
+            })
+            .collect();
+        let matcher = Matcher::build(&rules, &profiles);
+        for _ in 0..200 {
+            let tag_count = rng.random_range(0..=4);
+            let tags: Vec<&str> = (0..tag_count)
+                .map(|_| *TAGS.choose(&mut rng).unwrap())
+                .collect();
+            let listing = json!({
+                "tags": tags,
+                "name": format!("Flat with {}", TAGS.choose(&mut rng).unwrap()),
+                "price": f64::from(rng.random_range(1..=10)) * 1_000.0,
+            });
             assert_eq!(
-                at_most.query(x).into_bitmap(),
-                expected_at_most,
-                "at most {x}"
+                matcher.matches(&listing).to_sorted_vec(),
+                plain_matches(&rules, &profiles, &listing),
+                "listing {listing}"
             );
         }
+    }
+
+    /// Values that plain evaluation never matches (NaN, a value of the wrong kind) and open
+    /// ranges, against listings with ranges and missing sides.
+    #[test]
+    fn unusual_values_agree_with_plain_evaluation() {
+        let rules = vec![
+            Rule {
+                id: 1,
+                clauses: vec![clause("price", Operator::Overlaps, "budget")],
+            },
+            Rule {
+                id: 2,
+                clauses: vec![
+                    clause("price", Operator::AtMost, "limit"),
+                    clause("price", Operator::AtLeast, "limit"),
+                ],
+            },
+            Rule {
+                id: 3,
+                clauses: vec![clause("reviewed", Operator::OnOrBefore, "limit")],
+            },
+        ];
+        let date = chrono::NaiveDate::from_ymd_opt(2019, 6, 1).unwrap();
+        let budgets = [
+            ProfileValue::Range {
+                min: None,
+                max: Some(5_000.0),
+            },
+            ProfileValue::Range {
+                min: Some(5_000.0),
+                max: None,
+            },
+            ProfileValue::Range {
+                min: None,
+                max: None,
+            },
+            ProfileValue::Range {
+                min: Some(f64::NAN),
+                max: Some(9_000.0),
+            },
+            ProfileValue::Number(5_000.0),
+            ProfileValue::Date(date),
+        ];
+        let limits = [
+            ProfileValue::Number(5_000.0),
+            ProfileValue::Number(f64::NAN),
+            ProfileValue::Number(f64::INFINITY),
+            ProfileValue::Date(date),
+            ProfileValue::set(["5000"]),
+        ];
+        let profiles: Vec<MemberProfile> = (0..budgets.len() * limits.len() * 100)
+            .map(|member| {
+                let budget = budgets[member % budgets.len()].clone();
+                let limit = limits[(member / budgets.len()) % limits.len()].clone();
+                MemberProfile::from([("budget".to_owned(), budget), ("limit".to_owned(), limit)])
+            })
+            .collect();
+        let matcher = Matcher::build(&rules, &profiles);
+        let listings = [
+            json!({"price": 5_000, "reviewed": "2019-06-01"}),
+            json!({"price": 4_999.5, "reviewed": "2019-06-02"}),
+            json!({"price": {"min": 1_000}, "reviewed": "2019-05-31"}),
+            json!({"price": {"max": 6_000}}),
+            json!({"price": {"min": 5_001, "max": 9_000}}),
+            json!({"price": "5000", "reviewed": "not a date"}),
+            json!({"price": null}),
+            json!({}),
+        ];
+        for listing in listings {
+            assert_eq!(
+                matcher.matches(&listing).to_sorted_vec(),
+                plain_matches(&rules, &profiles, &listing),
+                "listing {listing}"
+            );
+        }
+    }
+
+    /// Circles too large for the grid, and sets built directly with a repeated value.
+    #[test]
+    fn wide_circles_and_repeated_values_agree_with_plain_evaluation() {
+        let rules = vec![Rule {
+            id: 1,
+            clauses: vec![
+                clause("ward", Operator::InSet, "wards"),
+                clause("location", Operator::WithinDistance, "area"),
+            ],
+        }];
+        let circle = |radius_km| ProfileValue::Circle {
+            lat: 35.68,
+            lon: 139.76,
+            radius_km,
+        };
+        let profiles: Vec<MemberProfile> = [f64::INFINITY, 20_000.0, 500.0, 2.0, f64::NAN]
+            .into_iter()
+            .map(|radius_km| {
+                MemberProfile::from([
+                    (
+                        "wards".to_owned(),
+                        ProfileValue::Set(vec!["taito ku".to_owned(), "taito ku".to_owned()]),
+                    ),
+                    ("area".to_owned(), circle(radius_km)),
+                ])
+            })
+            .collect();
+        let matcher = Matcher::build(&rules, &profiles);
+        for (lat, lon) in [(35.68, 139.76), (34.69, 135.50), (-33.87, 151.21)] {
+            let listing = json!({"ward": "Taito Ku", "location": {"lat": lat, "lon": lon}});
+            assert_eq!(
+                matcher.matches(&listing).to_sorted_vec(),
+                plain_matches(&rules, &profiles, &listing),
+                "listing {listing}"
+            );
+        }
+    }
+
+    /// Each member with the first rule that matches it under plain evaluation.
+    fn plain_matches(
+        rules: &[Rule],
+        profiles: &[MemberProfile],
+        listing: &Value,
+    ) -> Vec<(u32, RuleId)> {
+        profiles
+            .iter()
+            .enumerate()
+            .filter_map(|(member, profile)| {
+                rules
+                    .iter()
+                    .find(|rule| evaluate(rule, profile, listing))
+                    .map(|rule| (member as u32, rule.id))
+            })
+            .collect()
     }
 
     #[test]
