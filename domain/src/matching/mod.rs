@@ -9,8 +9,8 @@
 //! members it can match, never with every member; [`evaluate`] is the plain definition that the
 //! index must agree with, and also explains a match.
 //!
-//! NOTE: nothing stores rules or profiles yet, and the matcher is not wired to listing upserts;
-//! this module is the engine that the matching mail feature will build on.
+//! [`rules`] stores the tenant's rules; [`run`] is the matching job, which indexes the members,
+//! matches pending listings and records each match once with its delivery.
 
 mod evaluate;
 mod index;
