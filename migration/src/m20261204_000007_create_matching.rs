@@ -317,11 +317,14 @@ impl MigrationTrait for Migration {
                 &["tenant_id", "listing_id"],
             ))
             .await?;
+        // Serves both the lookup of a delivery's matches and the digest's search for a member's
+        // waiting matches (`delivery_id IS NULL`), which without `member_id` here made SQLite
+        // visit every waiting match of the tenant for each member.
         manager
             .create_index(index(
-                "matches_tenant_id_delivery_id_idx",
+                "matches_tenant_id_delivery_id_member_id_idx",
                 Matches::Table,
-                &["tenant_id", "delivery_id"],
+                &["tenant_id", "delivery_id", "member_id"],
             ))
             .await?;
 
@@ -363,9 +366,9 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(index(
-                "match_updates_tenant_id_delivery_id_idx",
+                "match_updates_tenant_id_delivery_id_member_id_idx",
                 MatchUpdates::Table,
-                &["tenant_id", "delivery_id"],
+                &["tenant_id", "delivery_id", "member_id"],
             ))
             .await?;
 

@@ -4,6 +4,7 @@
 //! [`App::build`] wires settings to state; [`App::serve`] runs until the shutdown future
 //! completes. `main.rs` and the integration tests both go through these two calls.
 
+pub mod demo;
 pub mod graphql;
 pub mod http;
 pub mod state;

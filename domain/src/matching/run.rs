@@ -278,6 +278,8 @@ async fn match_batch(
     let earlier = existing_matches(&tx, tenant_id, &changed_ids).await?;
 
     let mut new_matches = Vec::new();
+    // The delivery of each new match, by match id, so that the insert returns only ids.
+    let mut match_deliveries: HashMap<Uuid, Uuid> = HashMap::new();
     let mut updates = Vec::new();
     let mut deliveries: HashMap<Uuid, delivery::ActiveModel> = HashMap::new();
     for row in batch {
@@ -317,8 +319,12 @@ async fn match_batch(
                 continue;
             }
             let explanation = explanation_json(rule, &index.profiles[position as usize], &values);
+            let match_id = Uuid::now_v7();
+            if let Some(id) = delivery_id {
+                match_deliveries.insert(match_id, id);
+            }
             new_matches.push(listing_match::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(match_id),
                 tenant_id: Set(tenant_id.0),
                 member_id: Set(member.id),
                 listing_id: Set(row.id),
@@ -356,7 +362,11 @@ async fn match_batch(
         )
         .await?;
         report.matches += inserted.len();
-        to_deliver.extend(inserted.into_iter().filter_map(|row| row.delivery_id));
+        to_deliver.extend(
+            inserted
+                .iter()
+                .filter_map(|id| match_deliveries.get(id).copied()),
+        );
     }
     for chunk in updates.chunks(CHUNK_ROWS) {
         let inserted = match match_update::Entity::insert_many(chunk.to_vec())
@@ -404,11 +414,12 @@ async fn match_batch(
     Ok(report)
 }
 
+/// Inserts matches and returns the ids of the rows inserted, leaving out conflicts.
 async fn insert_ignoring_conflicts(
     db: &impl ConnectionTrait,
     insert: sea_orm::InsertMany<listing_match::ActiveModel>,
-) -> Result<Vec<listing_match::Model>> {
-    match insert.exec_with_returning(db).await {
+) -> Result<Vec<Uuid>> {
+    match insert.exec_with_returning_keys(db).await {
         Ok(rows) => Ok(rows),
         Err(sea_orm::DbErr::RecordNotInserted) => Ok(Vec::new()),
         Err(error) => Err(error.into()),

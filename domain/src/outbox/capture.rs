@@ -7,15 +7,15 @@ use chrono::{Duration, Utc};
 use mail::{Envelope, Template, TemplateKind};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    QuerySelect, TransactionTrait, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{DeliveryKind, DeliveryState, context, items, templates};
+use super::{DeliveryItem, DeliveryKind, DeliveryState, context, templates};
 use crate::{
-    DeliveryId, Locale, TenantId,
-    entities::{delivery, listing},
+    Locale, TenantId,
+    entities::{delivery, listing, listing_match, match_update},
     error::Result,
     leases,
     listings::schema,
@@ -25,6 +25,8 @@ use crate::{
 const LEASE: &str = "outbox";
 const LEASE_TTL: Duration = Duration::seconds(120);
 const BATCH: u64 = 200;
+/// Ids per `IN (...)` list; keeps bind parameters under SQLite's and PostgreSQL's limits.
+const IN_LIST_CHUNK: usize = 1_000;
 
 /// Renders and captures every queued delivery of the tenant; returns how many it captured.
 /// Returns 0 at once when another worker holds the tenant's outbox lease.
@@ -73,6 +75,16 @@ async fn capture_batches(
         if batch.is_empty() {
             return Ok(());
         }
+        let ids: Vec<Uuid> = batch.iter().map(|row| row.id).collect();
+        let mut entries = batch_items(db, tenant_id, &ids).await?;
+        let listing_ids: Vec<Uuid> = entries
+            .values()
+            .flatten()
+            .map(|item| item.listing_id)
+            .collect();
+        let listings = load_listings(db, tenant_id, &listing_ids).await?;
+        // One transaction per batch, so SQLite syncs its log once per batch, not once per mail.
+        let tx = db.begin().await?;
         for row in batch {
             let locale = Locale::from_tag(&row.locale);
             let kind = DeliveryKind::parse(&row.kind).unwrap_or(DeliveryKind::Listing);
@@ -87,7 +99,16 @@ async fn capture_batches(
                 entry.insert(Template::compile(&stored.source));
             }
             let template = &compiled[&(template_kind, locale)];
-            let context = render_context(db, &tenant, &listing_schema, &row, kind, locale).await?;
+            let items = entries.remove(&row.id).unwrap_or_default();
+            let context = render_context(
+                &tenant,
+                &listing_schema,
+                &listings,
+                &items,
+                &row,
+                kind,
+                locale,
+            );
             let outcome = match (template, context) {
                 (Ok(template), Some(context)) => template
                     .render(&context)
@@ -96,9 +117,10 @@ async fn capture_batches(
                 (Err(error), _) => Err(error.to_string()),
                 (_, None) => Err("the listings of this mail no longer exist".to_owned()),
             };
-            store(db, tenant_id, row.id, outcome).await?;
+            store(&tx, tenant_id, row.id, outcome).await?;
             *captured += 1;
         }
+        tx.commit().await?;
         if !leases::acquire(db, tenant_id, LEASE, holder, LEASE_TTL, Utc::now()).await? {
             tracing::warn!(tenant.id = %tenant_id, "outbox lease lost; stopping this run");
             return Ok(());
@@ -137,7 +159,7 @@ fn compose(
 }
 
 async fn store(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: TenantId,
     delivery_id: Uuid,
     outcome: Result<Stored, String>,
@@ -177,29 +199,92 @@ async fn store(
     Ok(())
 }
 
+/// Loads the items of each delivery of a batch, as [`super::items`] returns them for one
+/// delivery: new matches first, then update notices, each in the order they were recorded.
+async fn batch_items(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    delivery_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<DeliveryItem>>> {
+    let item = |m: &listing_match::Model, update: bool| DeliveryItem {
+        listing_id: m.listing_id,
+        external_id: String::new(),
+        update,
+        rule_name: m.rule_name.clone(),
+        explanation: serde_json::from_str(&m.explanation).unwrap_or(Value::Null),
+    };
+    let mut entries: HashMap<Uuid, Vec<DeliveryItem>> = HashMap::new();
+    let matches = listing_match::Entity::find()
+        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+        .filter(listing_match::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
+        .order_by_asc(listing_match::Column::Id)
+        .all(db)
+        .await?;
+    for m in &matches {
+        if let Some(delivery_id) = m.delivery_id {
+            entries.entry(delivery_id).or_default().push(item(m, false));
+        }
+    }
+
+    let updates = match_update::Entity::find()
+        .filter(match_update::Column::TenantId.eq(tenant_id.0))
+        .filter(match_update::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
+        .order_by_asc(match_update::Column::Id)
+        .all(db)
+        .await?;
+    let match_ids: Vec<Uuid> = updates.iter().map(|u| u.match_id).collect();
+    let mut updated_matches: HashMap<Uuid, listing_match::Model> = HashMap::new();
+    for chunk in match_ids.chunks(IN_LIST_CHUNK) {
+        let rows = listing_match::Entity::find()
+            .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+            .filter(listing_match::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        updated_matches.extend(rows.into_iter().map(|m| (m.id, m)));
+    }
+    for update in &updates {
+        let updated = updated_matches.get(&update.match_id);
+        if let (Some(delivery_id), Some(m)) = (update.delivery_id, updated) {
+            entries.entry(delivery_id).or_default().push(item(m, true));
+        }
+    }
+    Ok(entries)
+}
+
+/// Loads the tenant's listings with these ids, keyed by id.
+async fn load_listings(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, listing::Model>> {
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut listings = HashMap::with_capacity(unique.len());
+    for chunk in unique.chunks(IN_LIST_CHUNK) {
+        let rows = listing::Entity::find()
+            .filter(listing::Column::TenantId.eq(tenant_id.0))
+            .filter(listing::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        listings.extend(rows.into_iter().map(|l| (l.id, l)));
+    }
+    Ok(listings)
+}
+
 /// The template context of a delivery, or `None` when none of its listings exist any more.
-async fn render_context(
-    db: &DatabaseConnection,
+fn render_context(
     tenant: &crate::entities::tenant::Model,
     listing_schema: &[crate::listings::ListingField],
+    listings: &HashMap<Uuid, listing::Model>,
+    entries: &[DeliveryItem],
     row: &delivery::Model,
     kind: DeliveryKind,
     locale: Locale,
-) -> Result<Option<Value>> {
-    let tenant_id = TenantId(tenant.id);
-    let entries = items(db, tenant_id, DeliveryId(row.id)).await?;
-    let ids: Vec<Uuid> = entries.iter().map(|item| item.listing_id).collect();
-    let listings: HashMap<Uuid, listing::Model> = listing::Entity::find()
-        .filter(listing::Column::TenantId.eq(tenant.id))
-        .filter(listing::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l))
-        .collect();
+) -> Option<Value> {
     let mut shown = Vec::new();
     let mut reasons = Vec::new();
-    for item in &entries {
+    for item in entries {
         let Some(stored) = listings.get(&item.listing_id) else {
             continue;
         };
@@ -217,7 +302,7 @@ async fn render_context(
         reasons.push(why);
     }
     if shown.is_empty() {
-        return Ok(None);
+        return None;
     }
     let mut context = context::base(tenant, &row.to_address, locale);
     match kind {
@@ -231,7 +316,7 @@ async fn render_context(
             context["why"] = Value::Array(reasons.into_iter().take(1).collect());
         }
     }
-    Ok(Some(context))
+    Some(context)
 }
 
 /// Builds the context a template preview uses: a real listing of the tenant, shown to a sample
