@@ -116,6 +116,8 @@ pub enum Problem {
     NotAnObject,
     InvalidCursor,
     UnknownProfileField,
+    /// The value is not an id this API gave out.
+    InvalidId,
     OutOfRange {
         min: i64,
         max: i64,
@@ -283,6 +285,9 @@ impl ValidationError {
             Problem::InvalidCursor => {
                 format!("「{field}」の値「{value}」は前のページのendCursorではありません。")
             }
+            Problem::InvalidId => format!(
+                "「{field}」の値「{value}」はIDの形式ではありません。一覧や作成時の応答に含まれるidを指定してください。"
+            ),
             Problem::UnknownProfileField => format!(
                 "項目「{field}」は希望条件の項目にありません。希望条件の項目を追加するか、この項目を外してください。"
             ),
@@ -369,6 +374,9 @@ impl ValidationError {
             Problem::InvalidCursor => {
                 format!("\"{value}\" in \"{field}\" is not the endCursor of a previous page.")
             }
+            Problem::InvalidId => format!(
+                "\"{value}\" in \"{field}\" is not an id. Use an id returned by a list or create operation."
+            ),
             Problem::UnknownProfileField => format!(
                 "\"{field}\" is not a profile field. Add it to the profile fields or leave it out."
             ),
@@ -419,6 +427,7 @@ impl ValidationError {
             Problem::NotAnObject => "NOT_AN_OBJECT",
             Problem::InvalidCursor => "INVALID_CURSOR",
             Problem::UnknownProfileField => "UNKNOWN_PROFILE_FIELD",
+            Problem::InvalidId => "INVALID_ID",
             Problem::OutOfRange { .. } => "OUT_OF_RANGE",
             Problem::OperatorNotAllowed { .. } => "OPERATOR_NOT_ALLOWED",
             Problem::OperandRequired => "OPERAND_REQUIRED",

@@ -339,6 +339,9 @@ impl MigrationTrait for Migration {
                     .col(uuid(MatchUpdates::ListingId))
                     // The listing's content hash that this notice tells about.
                     .col(string(MatchUpdates::ListingHash, 64))
+                    // The rule that matched this version, and the clauses it compared.
+                    .col(string(MatchUpdates::RuleName, 200))
+                    .col(text(MatchUpdates::Explanation))
                     // The mail that carries it; null while it waits for the member's digest.
                     .col(ColumnDef::new(MatchUpdates::DeliveryId).uuid().null())
                     .col(timestamp(MatchUpdates::CreatedAt))
@@ -549,6 +552,8 @@ enum MatchUpdates {
     MemberId,
     ListingId,
     ListingHash,
+    RuleName,
+    Explanation,
     DeliveryId,
     CreatedAt,
 }

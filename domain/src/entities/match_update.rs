@@ -12,6 +12,8 @@ pub struct Model {
     pub member_id: Uuid,
     pub listing_id: Uuid,
     pub listing_hash: String,
+    pub rule_name: String,
+    pub explanation: String,
     pub delivery_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }

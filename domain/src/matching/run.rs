@@ -299,6 +299,7 @@ async fn match_batch(
                 continue;
             };
             let delivery_id = (member.frequency == Frequency::Instant).then(Uuid::now_v7);
+            let explanation = explanation_json(rule, &index.profiles[position as usize], &values);
             if let Some(match_id) = earlier.get(&(member.id, row.id)) {
                 updates.push(match_update::ActiveModel {
                     id: Set(Uuid::now_v7()),
@@ -307,6 +308,8 @@ async fn match_batch(
                     member_id: Set(member.id),
                     listing_id: Set(row.id),
                     listing_hash: Set(row.content_hash.clone()),
+                    rule_name: Set(stored_rule.name.clone()),
+                    explanation: Set(explanation),
                     delivery_id: Set(delivery_id),
                     created_at: Set(now),
                 });
@@ -318,7 +321,6 @@ async fn match_batch(
                 }
                 continue;
             }
-            let explanation = explanation_json(rule, &index.profiles[position as usize], &values);
             let match_id = Uuid::now_v7();
             if let Some(id) = delivery_id {
                 match_deliveries.insert(match_id, id);

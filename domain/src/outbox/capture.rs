@@ -232,20 +232,15 @@ async fn batch_items(
         .order_by_asc(match_update::Column::Id)
         .all(db)
         .await?;
-    let match_ids: Vec<Uuid> = updates.iter().map(|u| u.match_id).collect();
-    let mut updated_matches: HashMap<Uuid, listing_match::Model> = HashMap::new();
-    for chunk in match_ids.chunks(IN_LIST_CHUNK) {
-        let rows = listing_match::Entity::find()
-            .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-            .filter(listing_match::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
-        updated_matches.extend(rows.into_iter().map(|m| (m.id, m)));
-    }
-    for update in &updates {
-        let updated = updated_matches.get(&update.match_id);
-        if let (Some(delivery_id), Some(m)) = (update.delivery_id, updated) {
-            entries.entry(delivery_id).or_default().push(item(m, true));
+    for update in updates {
+        if let Some(delivery_id) = update.delivery_id {
+            entries.entry(delivery_id).or_default().push(DeliveryItem {
+                listing_id: update.listing_id,
+                external_id: String::new(),
+                update: true,
+                rule_name: update.rule_name,
+                explanation: serde_json::from_str(&update.explanation).unwrap_or(Value::Null),
+            });
         }
     }
     Ok(entries)

@@ -215,22 +215,24 @@ pub async fn items(
         .order_by_asc(match_update::Column::Id)
         .all(db)
         .await?;
-    let update_match_ids: Vec<Uuid> = updates.iter().map(|u| u.match_id).collect();
-    let updated_matches = if update_match_ids.is_empty() {
-        Vec::new()
-    } else {
-        listing_match::Entity::find()
-            .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-            .filter(listing_match::Column::Id.is_in(update_match_ids))
-            .all(db)
-            .await?
-    };
-    let entries: Vec<(listing_match::Model, bool)> = matches
+    let entries: Vec<DeliveryItem> = matches
         .into_iter()
-        .map(|m| (m, false))
-        .chain(updated_matches.into_iter().map(|m| (m, true)))
+        .map(|m| DeliveryItem {
+            listing_id: m.listing_id,
+            external_id: String::new(),
+            update: false,
+            rule_name: m.rule_name,
+            explanation: serde_json::from_str(&m.explanation).unwrap_or(Value::Null),
+        })
+        .chain(updates.into_iter().map(|u| DeliveryItem {
+            listing_id: u.listing_id,
+            external_id: String::new(),
+            update: true,
+            rule_name: u.rule_name,
+            explanation: serde_json::from_str(&u.explanation).unwrap_or(Value::Null),
+        }))
         .collect();
-    let listing_ids: Vec<Uuid> = entries.iter().map(|(m, _)| m.listing_id).collect();
+    let listing_ids: Vec<Uuid> = entries.iter().map(|item| item.listing_id).collect();
     let external_ids: std::collections::HashMap<Uuid, String> = listing::Entity::find()
         .select_only()
         .columns([listing::Column::Id, listing::Column::ExternalId])
@@ -243,12 +245,12 @@ pub async fn items(
         .collect();
     Ok(entries
         .into_iter()
-        .map(|(m, update)| DeliveryItem {
-            listing_id: m.listing_id,
-            external_id: external_ids.get(&m.listing_id).cloned().unwrap_or_default(),
-            update,
-            rule_name: m.rule_name,
-            explanation: serde_json::from_str(&m.explanation).unwrap_or(Value::Null),
+        .map(|mut item| {
+            item.external_id = external_ids
+                .get(&item.listing_id)
+                .cloned()
+                .unwrap_or_default();
+            item
         })
         .collect())
 }

@@ -164,9 +164,14 @@ pub struct ImportMembersResult {
     pub errors: Vec<ListingError>,
 }
 
+/// Parses an id argument; `after` is a page cursor and gets the cursor's message.
 pub(super) fn parse_id(field: &str, text: &str) -> Result<uuid::Uuid, domain::Error> {
-    uuid::Uuid::parse_str(text)
-        .map_err(|_| ValidationError::new(field, Some(text), Problem::InvalidCursor).into())
+    let problem = if field == "after" {
+        Problem::InvalidCursor
+    } else {
+        Problem::InvalidId
+    };
+    uuid::Uuid::parse_str(text).map_err(|_| ValidationError::new(field, Some(text), problem).into())
 }
 
 #[derive(Default)]

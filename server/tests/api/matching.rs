@@ -332,6 +332,22 @@ async fn notify_on_change_mails_one_update(database: Database) {
         "{update}"
     );
     assert_eq!(update["items"][0]["update"], true);
+    // The reasons show the values of the version that was mailed, not the first one.
+    assert_eq!(
+        update["items"][0]["reasons"][1]["listingValue"], "97,000",
+        "{update}"
+    );
+    let body = app
+        .graphql(
+            Some(&token),
+            "{ delivery(id: \"not-an-id\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"], "INVALID_ID",
+        "{body}"
+    );
     app.stop().await;
 }
 on_both_databases!(notify_on_change_mails_one_update);
