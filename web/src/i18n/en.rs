@@ -128,7 +128,7 @@ pub const EN: Catalogue = Catalogue {
     profile_fields_lead: "Define the conditions members give. Members may pick several options of a choice field, and give a centre and a radius (km) for a location field.",
 
     rules_title: "Match rules",
-    rules_lead: "When a listing is stored or changed, it is mailed to every member for whom all clauses of a rule hold. A listing that matches several rules is still mailed once.",
+    rules_lead: "When a new listing is stored, it is mailed to every member for whom all clauses of a rule hold. A changed listing is mailed again only when \"notify on change\" is on. A listing that matches several rules is still mailed once.",
     rules_list: "Rules",
     rules_empty: "No match rules yet.",
     rules_need_schema: "Define the listing fields before you create a match rule.",
