@@ -8,6 +8,10 @@ use serde::Serialize;
 /// The maximum size of one template part, in bytes.
 pub const MAX_TEMPLATE_BYTES: usize = 100_000;
 
+/// The instructions one render of a part may execute, so that a tenant's template with nested
+/// loops cannot hold a worker. A default digest of 100 listings renders within it (tested).
+const FUEL_PER_RENDER: u64 = 5_000_000;
+
 /// What a template is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TemplateKind {
@@ -122,6 +126,7 @@ impl Template {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        env.set_fuel(Some(FUEL_PER_RENDER));
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
                 AutoEscape::Html
@@ -279,6 +284,30 @@ mod tests {
         let error = check(&source).unwrap_err();
         assert_eq!(error.part, Part::Html);
         assert_eq!(error.line, Some(2));
+    }
+
+    #[test]
+    fn runaway_loops_stop_with_an_error() {
+        let source = TemplateSource {
+            subject: "s".to_owned(),
+            html: String::new(),
+            text: "{% for a in range(10000) %}{% for b in range(10000) %}x{% endfor %}{% endfor %}"
+                .to_owned(),
+        };
+        let error = render(&source, &json!({})).unwrap_err();
+        assert_eq!(error.part, Part::Text);
+    }
+
+    #[test]
+    fn digest_of_a_hundred_listings_fits_the_fuel() {
+        let mut context = listing_context("渋谷の2LDK");
+        let listing = context["listing"].clone();
+        context["listings"] = json!(vec![listing; 100]);
+        context["count"] = json!(100);
+        for locale in [TemplateLocale::Ja, TemplateLocale::En] {
+            let source = default_template(TemplateKind::Digest, locale);
+            assert!(render(&source, &context).is_ok(), "{locale:?}");
+        }
     }
 
     #[test]
