@@ -142,6 +142,18 @@ pub async fn set_notify_on_change(
     Ok(tenant)
 }
 
+/// Lists every tenant's id, for background tasks that look for work tenant by tenant.
+pub async fn ids(db: &DatabaseConnection) -> Result<Vec<TenantId>> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<uuid::Uuid> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(TenantId).collect())
+}
+
 pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Option<tenant::Model>> {
     Ok(tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(slug.trim().to_ascii_lowercase()))

@@ -12,7 +12,7 @@ pub const MAX_TEMPLATE_BYTES: usize = 100_000;
 /// loops cannot hold a worker. A default digest of 100 listings renders within it (tested).
 const FUEL_PER_RENDER: u64 = 5_000_000;
 
-/// What a template is for.
+/// The purpose of a template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TemplateKind {
     /// One listing for one member, new or updated.
@@ -68,7 +68,7 @@ impl Part {
         }
     }
 
-    /// The name under which the part is compiled; its extension decides the escaping.
+    /// Returns the name under which the part is compiled. Its extension decides the escaping.
     fn template_name(self) -> &'static str {
         match self {
             Part::Subject => "subject.txt",
@@ -95,7 +95,7 @@ pub struct Rendered {
     pub text: String,
 }
 
-/// The built-in template for a kind and language, used until the tenant saves its own.
+/// Returns the built-in template for a kind and language, used until the tenant saves its own.
 pub fn default_template(kind: TemplateKind, locale: TemplateLocale) -> TemplateSource {
     macro_rules! parts {
         ($name:literal) => {
@@ -192,7 +192,7 @@ pub fn render(
     Template::compile(source)?.render(context)
 }
 
-/// The longest subject kept; longer ones are cut with an ellipsis. Mail clients show about 60
+/// The maximum subject length in characters. Longer subjects are cut with an ellipsis. Mail clients show about 60
 /// characters, and RFC 5322 folding handles the rest.
 const MAX_SUBJECT_CHARS: usize = 200;
 

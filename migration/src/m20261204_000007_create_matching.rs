@@ -67,8 +67,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Bumped on every change of members, profile fields or rules, so that a worker knows
-        // when its cached member index is stale.
+        // Bumped on every change of members, profile fields or rules, so that a worker can
+        // tell when its cached member index is stale.
         manager
             .alter_table(
                 Table::alter()
@@ -277,7 +277,7 @@ impl MigrationTrait for Migration {
                     .col(text(Matches::Explanation))
                     // The listing's content hash when it matched.
                     .col(string(Matches::ListingHash, 64))
-                    // The mail that told the member; null while it waits for the member's digest.
+                    // The mail about this match; null while it waits for the member's digest.
                     // No foreign key: the id is chosen before the delivery row is written in
                     // the same transaction, and deliveries are only deleted with their tenant.
                     .col(ColumnDef::new(Matches::DeliveryId).uuid().null())
@@ -337,7 +337,7 @@ impl MigrationTrait for Migration {
                     .col(uuid(MatchUpdates::MatchId))
                     .col(uuid(MatchUpdates::MemberId))
                     .col(uuid(MatchUpdates::ListingId))
-                    // The listing's content hash that this notice tells about.
+                    // The listing's content hash that this notice is about.
                     .col(string(MatchUpdates::ListingHash, 64))
                     // The rule that matched this version, and the clauses it compared.
                     .col(string(MatchUpdates::RuleName, 200))
@@ -355,7 +355,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // With "notify on change", a member hears about each version of a listing at most once.
+        // With "notify on change", a member gets at most one notice per version of a listing.
         manager
             .create_index(
                 index(

@@ -87,7 +87,7 @@ impl OperatorName {
         }
     }
 
-    /// The operators that can compare a listing field of this type.
+    /// Returns the operators that can compare a listing field of this type.
     pub fn allowed_for(field_type: FieldType) -> &'static [OperatorName] {
         use OperatorName::*;
         match field_type {
@@ -100,7 +100,7 @@ impl OperatorName {
         }
     }
 
-    /// The profile field types that can give this operator's operand.
+    /// Returns the profile field types that can give this operator's operand.
     fn operand_types(self) -> &'static [FieldType] {
         match self {
             OperatorName::InSet | OperatorName::NotInSet => {
@@ -125,7 +125,7 @@ pub struct MatchRule {
     pub clauses: Vec<ClauseSpec>,
 }
 
-/// What a caller gives for a rule.
+/// The input for creating or replacing a rule.
 #[derive(Debug, Clone)]
 pub struct MatchRuleInput {
     pub name: String,
@@ -410,7 +410,7 @@ fn constant_operand(operator: OperatorName, value: &Value) -> Option<ProfileValu
     }
 }
 
-/// The enabled rules as the matcher takes them, with each matcher rule id mapped back to the
+/// Converts the enabled rules into the matcher's form, with each matcher rule id mapped back to the
 /// stored rule. Rules whose clauses no longer fit the schema are skipped and logged.
 pub fn to_model(
     tenant_id: TenantId,

@@ -1,6 +1,5 @@
 //! The matching job: listings that are new (or changed, with "notify on change") are matched
-//! against the tenant's members, and each match is recorded once with the mail that tells the
-//! member about it.
+//! against the tenant's members, and each match is recorded once with the mail about it.
 //!
 //! Idempotence comes from the database, not from the queue: a match is unique per (tenant,
 //! member, listing) and an update notice per (tenant, member, listing, content hash); a
@@ -86,7 +85,7 @@ impl IndexCache {
     }
 }
 
-/// What a matching run did.
+/// The counts of one matching run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct MatchReport {
     pub listings: usize,
@@ -132,18 +131,12 @@ async fn has_pending(db: &impl ConnectionTrait, tenant_id: TenantId) -> Result<b
         .is_some())
 }
 
-/// The tenants that have listings waiting for matching, for the reconciler.
+/// Lists the tenants that have listings waiting for matching, for the reconciler.
 pub async fn tenants_with_pending(db: &DatabaseConnection) -> Result<Vec<TenantId>> {
-    let tenants: Vec<Uuid> = crate::entities::tenant::Entity::find()
-        .select_only()
-        .column(crate::entities::tenant::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
     let mut pending = Vec::new();
-    for tenant in tenants {
-        if has_pending(db, TenantId(tenant)).await? {
-            pending.push(TenantId(tenant));
+    for tenant_id in tenants::ids(db).await? {
+        if has_pending(db, tenant_id).await? {
+            pending.push(tenant_id);
         }
     }
     Ok(pending)
@@ -346,8 +339,8 @@ async fn match_batch(
         }
     }
 
-    // Only rows this transaction inserted get a delivery; a conflict means the member was
-    // already told.
+    // Only rows this transaction inserted get a delivery, because a conflict means the member
+    // already had a mail about the listing.
     let mut to_deliver = Vec::new();
     for chunk in new_matches.chunks(CHUNK_ROWS) {
         let inserted = insert_ignoring_conflicts(
@@ -428,7 +421,7 @@ async fn insert_ignoring_conflicts(
     }
 }
 
-/// The matches already recorded for these listings, keyed by (member, listing).
+/// Loads the matches already recorded for these listings, keyed by (member, listing).
 async fn existing_matches(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
@@ -482,7 +475,7 @@ fn new_delivery(
     }
 }
 
-/// The clauses of the rule with the values compared, as stored for "why did I get this?".
+/// Serialises the rule's clauses with the values compared, as stored for "why did I get this?".
 fn explanation_json(rule: &Rule, profile: &MemberProfile, listing: &Value) -> String {
     let clauses: Vec<Value> = explain(rule, profile, listing)
         .into_iter()

@@ -12,10 +12,10 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{DeliveryItem, DeliveryKind, DeliveryState, context, templates};
+use super::{DeliveryItem, DeliveryKind, DeliveryState, context, items_of, templates};
 use crate::{
     Locale, TenantId,
-    entities::{delivery, listing, listing_match, match_update},
+    entities::{delivery, listing},
     error::Result,
     leases,
     listings::schema,
@@ -76,7 +76,7 @@ async fn capture_batches(
             return Ok(());
         }
         let ids: Vec<Uuid> = batch.iter().map(|row| row.id).collect();
-        let mut entries = batch_items(db, tenant_id, &ids).await?;
+        let mut entries = items_of(db, tenant_id, &ids).await?;
         let listing_ids: Vec<Uuid> = entries
             .values()
             .flatten()
@@ -112,10 +112,13 @@ async fn capture_batches(
             let outcome = match (template, context) {
                 (Ok(template), Some(context)) => template
                     .render(&context)
-                    .map_err(|error| error.to_string())
+                    .map_err(|error| template_failure(&error))
                     .and_then(|rendered| compose(&tenant, &row, rendered)),
-                (Err(error), _) => Err(error.to_string()),
-                (_, None) => Err("the listings of this mail no longer exist".to_owned()),
+                (Err(error), _) => Err(template_failure(error)),
+                (_, None) => Err(
+                    "この配信の掲載情報は削除されています。 / The listings of this mail no longer exist."
+                        .to_owned(),
+                ),
             };
             store(&tx, tenant_id, row.id, outcome).await?;
             *captured += 1;
@@ -126,6 +129,12 @@ async fn capture_batches(
             return Ok(());
         }
     }
+}
+
+/// The stored reason of a template failure, in both languages because the dashboard shows it
+/// to operators of either. MiniJinja's own detail stays in English.
+fn template_failure(error: &mail::TemplateError) -> String {
+    format!("テンプレートの誤り / Template error: {error}")
 }
 
 struct Stored {
@@ -199,53 +208,6 @@ async fn store(
     Ok(())
 }
 
-/// Loads the items of each delivery of a batch, as [`super::items`] returns them for one
-/// delivery: new matches first, then update notices, each in the order they were recorded.
-async fn batch_items(
-    db: &impl ConnectionTrait,
-    tenant_id: TenantId,
-    delivery_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<DeliveryItem>>> {
-    let item = |m: &listing_match::Model, update: bool| DeliveryItem {
-        listing_id: m.listing_id,
-        external_id: String::new(),
-        update,
-        rule_name: m.rule_name.clone(),
-        explanation: serde_json::from_str(&m.explanation).unwrap_or(Value::Null),
-    };
-    let mut entries: HashMap<Uuid, Vec<DeliveryItem>> = HashMap::new();
-    let matches = listing_match::Entity::find()
-        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-        .filter(listing_match::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
-        .order_by_asc(listing_match::Column::Id)
-        .all(db)
-        .await?;
-    for m in &matches {
-        if let Some(delivery_id) = m.delivery_id {
-            entries.entry(delivery_id).or_default().push(item(m, false));
-        }
-    }
-
-    let updates = match_update::Entity::find()
-        .filter(match_update::Column::TenantId.eq(tenant_id.0))
-        .filter(match_update::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
-        .order_by_asc(match_update::Column::Id)
-        .all(db)
-        .await?;
-    for update in updates {
-        if let Some(delivery_id) = update.delivery_id {
-            entries.entry(delivery_id).or_default().push(DeliveryItem {
-                listing_id: update.listing_id,
-                external_id: String::new(),
-                update: true,
-                rule_name: update.rule_name,
-                explanation: serde_json::from_str(&update.explanation).unwrap_or(Value::Null),
-            });
-        }
-    }
-    Ok(entries)
-}
-
 /// Loads the tenant's listings with these ids, keyed by id.
 async fn load_listings(
     db: &impl ConnectionTrait,
@@ -267,7 +229,7 @@ async fn load_listings(
     Ok(listings)
 }
 
-/// The template context of a delivery, or `None` when none of its listings exist any more.
+/// Builds the template context of a delivery, or `None` when none of its listings exist any more.
 fn render_context(
     tenant: &crate::entities::tenant::Model,
     listing_schema: &[crate::listings::ListingField],

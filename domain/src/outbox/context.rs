@@ -1,4 +1,4 @@
-//! The values a template sees (`tenant`, `member`, `listing`, `listings`, `why`...) and the
+//! The values a template can use (`tenant`, `member`, `listing`, `listings`, `why`...) and the
 //! readable form of a match explanation.
 
 use serde_json::{Value, json};
@@ -12,12 +12,12 @@ use crate::{
     },
 };
 
-/// The word for a listing in mails.
+/// Returns the word for a listing in mails.
 pub fn listing_word(locale: Locale) -> &'static str {
     locale.pick("掲載情報", "listing")
 }
 
-/// The common part of every template's context.
+/// Builds the common part of every template's context.
 pub fn base(tenant: &tenant::Model, email: &str, locale: Locale) -> Value {
     json!({
         "tenant": {"name": tenant.name, "slug": tenant.slug},
@@ -27,7 +27,7 @@ pub fn base(tenant: &tenant::Model, email: &str, locale: Locale) -> Value {
     })
 }
 
-/// One listing as templates see it: `headline`, `external_id`, `url` (a field named `url`),
+/// Builds one listing as templates use it: `headline`, `external_id`, `url` (a field named `url`),
 /// `fields` (label and formatted value of each field with a value, in schema order) and
 /// `values` (formatted values by field name).
 pub fn listing(
@@ -67,7 +67,7 @@ pub fn listing(
     })
 }
 
-/// A stored explanation as lines a member can read: the field's label, the listing's value and
+/// Turns a stored explanation into lines a member can read: the field's label, the listing's value and
 /// the condition it met.
 pub fn why(schema: &[ListingField], rule_name: &str, explanation: &Value, locale: Locale) -> Value {
     let clauses: Vec<Value> = explanation
@@ -93,7 +93,7 @@ pub fn why(schema: &[ListingField], rule_name: &str, explanation: &Value, locale
     json!({"rule": rule_name, "clauses": clauses})
 }
 
-/// The condition a clause tested, in words: `100,000以下`, `at most 100,000`.
+/// Describes the condition a clause tested, in words: `100,000以下`, `at most 100,000`.
 pub fn condition(
     field: Option<&ListingField>,
     operator: &str,

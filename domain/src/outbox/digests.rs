@@ -111,18 +111,26 @@ pub async fn create_due(
     Ok(created)
 }
 
-/// The tenants with a member whose digest is due, for the scheduler.
+/// Lists the tenants with a member whose digest is due, for the scheduler. Each tenant is probed
+/// through the (tenant_id, next_digest_at) index instead of scanning every member.
 pub async fn tenants_with_due(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> Result<Vec<TenantId>> {
-    let tenants: Vec<Uuid> = member::Entity::find()
-        .select_only()
-        .column(member::Column::TenantId)
-        .distinct()
-        .filter(member::Column::NextDigestAt.lte(now))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(tenants.into_iter().map(TenantId).collect())
+    let mut due = Vec::new();
+    for tenant_id in tenants::ids(db).await? {
+        let any = member::Entity::find()
+            .select_only()
+            .column(member::Column::Id)
+            .filter(member::Column::TenantId.eq(tenant_id.0))
+            .filter(member::Column::NextDigestAt.lte(now))
+            .limit(1)
+            .into_tuple::<Uuid>()
+            .one(db)
+            .await?;
+        if any.is_some() {
+            due.push(tenant_id);
+        }
+    }
+    Ok(due)
 }

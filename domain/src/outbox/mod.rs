@@ -27,17 +27,17 @@ use crate::{
 // NOTE: real sending must use the tenant's own domain here.
 pub const CAPTURED_MAIL_DOMAIN: &str = "captured.tayori.invalid";
 
-/// A Message-ID (without angle brackets) for a delivery.
+/// Builds the Message-ID (without angle brackets) of a delivery.
 pub fn new_message_id(delivery_id: Uuid) -> String {
     format!("{}@{CAPTURED_MAIL_DOMAIN}", delivery_id.simple())
 }
 
-/// What a delivery tells its recipient.
+/// The purpose of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryKind {
     /// A listing matched for the first time.
     Listing,
-    /// A listing the member was told about changed ("notify on change").
+    /// A change to a listing mailed to the member before ("notify on change").
     ListingUpdate,
     /// Several matches bundled for a daily or weekly digest.
     Digest,
@@ -59,14 +59,14 @@ impl DeliveryKind {
     }
 }
 
-/// Where a delivery is.
+/// The processing state of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
     /// Decided, waiting to be rendered and sent.
     Queued,
     /// Rendered and kept in the outbox instead of being sent.
     Captured,
-    /// Could not be rendered (a template error); `error` says why.
+    /// Could not be rendered (a template error); `error` contains the reason.
     Failed,
 }
 
@@ -186,7 +186,7 @@ pub async fn get(
         .ok_or(Error::NotFound(Resource::Delivery))
 }
 
-/// One listing a delivery told about, with why it matched.
+/// A listing in a delivery, with the reason it matched.
 #[derive(Debug, Clone)]
 pub struct DeliveryItem {
     pub listing_id: Uuid,
@@ -197,41 +197,16 @@ pub struct DeliveryItem {
     pub explanation: Value,
 }
 
-/// The listings a delivery carries, with the rule and values that matched each.
+/// Loads the listings a delivery carries, with the rule and values that matched each.
 pub async fn items(
     db: &impl sea_orm::ConnectionTrait,
     tenant_id: TenantId,
     delivery_id: DeliveryId,
 ) -> Result<Vec<DeliveryItem>> {
-    let matches = listing_match::Entity::find()
-        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-        .filter(listing_match::Column::DeliveryId.eq(delivery_id.0))
-        .order_by_asc(listing_match::Column::Id)
-        .all(db)
-        .await?;
-    let updates = match_update::Entity::find()
-        .filter(match_update::Column::TenantId.eq(tenant_id.0))
-        .filter(match_update::Column::DeliveryId.eq(delivery_id.0))
-        .order_by_asc(match_update::Column::Id)
-        .all(db)
-        .await?;
-    let entries: Vec<DeliveryItem> = matches
-        .into_iter()
-        .map(|m| DeliveryItem {
-            listing_id: m.listing_id,
-            external_id: String::new(),
-            update: false,
-            rule_name: m.rule_name,
-            explanation: serde_json::from_str(&m.explanation).unwrap_or(Value::Null),
-        })
-        .chain(updates.into_iter().map(|u| DeliveryItem {
-            listing_id: u.listing_id,
-            external_id: String::new(),
-            update: true,
-            rule_name: u.rule_name,
-            explanation: serde_json::from_str(&u.explanation).unwrap_or(Value::Null),
-        }))
-        .collect();
+    let mut entries = items_of(db, tenant_id, &[delivery_id.0])
+        .await?
+        .remove(&delivery_id.0)
+        .unwrap_or_default();
     let listing_ids: Vec<Uuid> = entries.iter().map(|item| item.listing_id).collect();
     let external_ids: std::collections::HashMap<Uuid, String> = listing::Entity::find()
         .select_only()
@@ -243,20 +218,65 @@ pub async fn items(
         .await?
         .into_iter()
         .collect();
-    Ok(entries
-        .into_iter()
-        .map(|mut item| {
-            item.external_id = external_ids
-                .get(&item.listing_id)
-                .cloned()
-                .unwrap_or_default();
-            item
-        })
-        .collect())
+    for item in &mut entries {
+        item.external_id = external_ids
+            .get(&item.listing_id)
+            .cloned()
+            .unwrap_or_default();
+    }
+    Ok(entries)
 }
 
-/// The headline of each listing (its first text value, else its external id), for naming the
-/// listings of a delivery.
+/// Loads the items of each of these deliveries, keyed by delivery: new matches first, then
+/// update notices, each in the order they were recorded. `external_id` is left empty.
+pub(crate) async fn items_of(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: TenantId,
+    delivery_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<DeliveryItem>>> {
+    let item = |m: &listing_match::Model, update: bool| DeliveryItem {
+        listing_id: m.listing_id,
+        external_id: String::new(),
+        update,
+        rule_name: m.rule_name.clone(),
+        explanation: serde_json::from_str(&m.explanation).unwrap_or(Value::Null),
+    };
+    let mut entries: std::collections::HashMap<Uuid, Vec<DeliveryItem>> =
+        std::collections::HashMap::new();
+    let matches = listing_match::Entity::find()
+        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+        .filter(listing_match::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
+        .order_by_asc(listing_match::Column::Id)
+        .all(db)
+        .await?;
+    for m in &matches {
+        if let Some(delivery_id) = m.delivery_id {
+            entries.entry(delivery_id).or_default().push(item(m, false));
+        }
+    }
+
+    let updates = match_update::Entity::find()
+        .filter(match_update::Column::TenantId.eq(tenant_id.0))
+        .filter(match_update::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
+        .order_by_asc(match_update::Column::Id)
+        .all(db)
+        .await?;
+    for update in updates {
+        if let Some(delivery_id) = update.delivery_id {
+            entries.entry(delivery_id).or_default().push(DeliveryItem {
+                listing_id: update.listing_id,
+                external_id: String::new(),
+                update: true,
+                rule_name: update.rule_name,
+                explanation: serde_json::from_str(&update.explanation).unwrap_or(Value::Null),
+            });
+        }
+    }
+    Ok(entries)
+}
+
+/// Loads the headline of each listing (its first text value, else its external id), to name
+/// the listings of a delivery.
 pub async fn headlines(
     db: &impl sea_orm::ConnectionTrait,
     tenant_id: TenantId,
@@ -286,27 +306,21 @@ pub async fn headlines(
         .collect())
 }
 
-/// The tenants that have queued deliveries, for the reconciler.
+/// Lists the tenants that have queued deliveries, for the reconciler.
 pub async fn tenants_with_queued(db: &DatabaseConnection) -> Result<Vec<TenantId>> {
-    let tenants: Vec<Uuid> = crate::entities::tenant::Entity::find()
-        .select_only()
-        .column(crate::entities::tenant::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
     let mut queued = Vec::new();
-    for tenant in tenants {
+    for tenant_id in crate::tenants::ids(db).await? {
         let any = delivery::Entity::find()
             .select_only()
             .column(delivery::Column::Id)
-            .filter(delivery::Column::TenantId.eq(tenant))
+            .filter(delivery::Column::TenantId.eq(tenant_id.0))
             .filter(delivery::Column::State.eq(DeliveryState::Queued.as_str()))
             .limit(1)
             .into_tuple::<Uuid>()
             .one(db)
             .await?;
         if any.is_some() {
-            queued.push(TenantId(tenant));
+            queued.push(tenant_id);
         }
     }
     Ok(queued)
