@@ -16,7 +16,13 @@ pub async fn connect_and_migrate(
     options
         .max_connections(if settings.is_sqlite() { 8 } else { 20 })
         .connect_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|options| {
+            options
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .pragma("mmap_size", "2147418112")
+                .pragma("cache_size", "-65536")
+        });
     let db = Database::connect(options).await.with_context(|| {
         format!(
             "failed to connect to the database ({})",
