@@ -53,6 +53,30 @@ pub async fn acquire(
     }
 }
 
+/// The lease of a tenant's matching and digests: both write the members' collecting digests.
+pub const MATCHING: &str = "matching";
+
+/// Renews the lease `name` of the tenant until `now + ttl` if `holder` still has it, and returns
+/// whether it does. Called first in a transaction, it also keeps any new holder waiting until
+/// that transaction ends, so work done under a lost lease is rolled back instead of committed.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    name: &str,
+    holder: Uuid,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let renewed = tenant_lease::Entity::update_many()
+        .col_expr(tenant_lease::Column::ExpiresAt, Expr::value(now + ttl))
+        .filter(tenant_lease::Column::TenantId.eq(tenant_id.0))
+        .filter(tenant_lease::Column::Name.eq(name))
+        .filter(tenant_lease::Column::Holder.eq(holder))
+        .exec(db)
+        .await?;
+    Ok(renewed.rows_affected == 1)
+}
+
 /// Gives the lease up, if `holder` still has it.
 pub async fn release(
     db: &impl ConnectionTrait,

@@ -13,6 +13,7 @@ mod m20261204_000004_index_listings_by_id;
 mod m20261204_000005_add_tenant_listing_count;
 mod m20261204_000006_add_listing_search_text;
 mod m20261204_000007_create_matching;
+mod m20261205_000008_compact_matches;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000005_add_tenant_listing_count::Migration),
             Box::new(m20261204_000006_add_listing_search_text::Migration),
             Box::new(m20261204_000007_create_matching::Migration),
+            Box::new(m20261205_000008_compact_matches::Migration),
         ]
     }
 }

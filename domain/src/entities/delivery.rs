@@ -9,6 +9,8 @@ pub struct Model {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub member_id: Option<Uuid>,
+    /// The listing of an instant mail; a digest's listings are in `digest_items`.
+    pub listing_id: Option<Uuid>,
     pub kind: String,
     pub state: String,
     pub to_address: String,

@@ -13,10 +13,12 @@
 //! matches pending listings and records each match once with its delivery.
 
 mod evaluate;
+pub mod explanation;
 mod index;
 mod model;
 pub mod rules;
 pub mod run;
+pub(crate) mod store;
 
 pub use evaluate::{ClauseOutcome, evaluate, explain};
 pub use index::{Matcher, MatcherBuilder, Matches};

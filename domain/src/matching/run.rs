@@ -2,27 +2,33 @@
 //! against the tenant's members, and each match is recorded once with the mail about it.
 //!
 //! Idempotence comes from the database, not from the queue: a match is unique per (tenant,
-//! member, listing) and an update notice per (tenant, member, listing, content hash); a
+//! listing, member) and an update notice per (tenant, listing, member, content hash); a
 //! delivery row is written only for a match or notice that this transaction inserted. A lease
 //! keeps one worker per tenant, so concurrent jobs do not repeat the work, and a listing is
 //! marked matched only if its content did not change meanwhile.
+//!
+//! An instant member's match gets a new queued delivery. A digest member's match goes into the
+//! member's collecting digest (one delivery row, opened by the first waiting match), which
+//! [`crate::outbox::digests`] turns into a queued mail when it falls due. Matches are written
+//! once and never updated, in the order of their key.
 
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
 };
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait, sea_query::OnConflict,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    ClauseOutcome, Matcher, MatcherBuilder, MemberProfile, ProfileValue, Rule, explain,
+    Matcher, MatcherBuilder, Rule,
     rules::{self, MatchRule},
+    store::{self, NewDelivery, NewMatch},
 };
 use crate::{
     TenantId,
@@ -34,15 +40,18 @@ use crate::{
         upsert::{MATCH_PENDING_CHANGED, MATCH_PENDING_NONE},
     },
     members::{Frequency, MemberStatus, profile, profile_fields},
-    outbox::{DeliveryKind, DeliveryState, new_message_id},
+    outbox::{DeliveryKind, DeliveryState},
     tenants,
 };
 
 /// Listings matched per transaction.
-const BATCH_LISTINGS: u64 = 250;
-/// Rows per insert statement; keeps bind parameters under SQLite's and PostgreSQL's limits.
-const CHUNK_ROWS: usize = 400;
-const LEASE: &str = "matching";
+const BATCH_LISTINGS: u64 = 1_000;
+/// Update notices per insert statement; keeps bind parameters under SQLite's and PostgreSQL's
+/// limits.
+const UPDATE_CHUNK_ROWS: usize = 400;
+/// Ids per `IN (...)` list.
+const IN_LIST_CHUNK: usize = 1_000;
+const LEASE: &str = leases::MATCHING;
 const LEASE_TTL: Duration = Duration::seconds(120);
 
 /// A member as the index needs them: who to mail, and how often.
@@ -59,7 +68,6 @@ pub struct TenantIndex {
     revision: i64,
     matcher: Matcher,
     members: Vec<IndexedMember>,
-    profiles: Vec<MemberProfile>,
     rules: Vec<(Rule, MatchRule)>,
 }
 
@@ -169,16 +177,23 @@ async fn match_batches(
         if batch.is_empty() {
             return Ok(());
         }
-        let batch_report =
-            match_batch(db, &index, tenant_id, tenant.notify_on_change, &batch).await?;
+        let Some(batch_report) = match_batch(
+            db,
+            &index,
+            tenant_id,
+            holder,
+            tenant.notify_on_change,
+            &batch,
+        )
+        .await?
+        else {
+            tracing::warn!(tenant.id = %tenant_id, "matching lease lost; stopping this run");
+            return Ok(());
+        };
         report.listings += batch_report.listings;
         report.matches += batch_report.matches;
         report.updates += batch_report.updates;
         report.deliveries += batch_report.deliveries;
-        if !leases::acquire(db, tenant_id, LEASE, holder, LEASE_TTL, Utc::now()).await? {
-            tracing::warn!(tenant.id = %tenant_id, "matching lease lost; stopping this run");
-            return Ok(());
-        }
     }
 }
 
@@ -197,7 +212,6 @@ pub async fn build_index(
 
     let mut builder = MatcherBuilder::new(&model_rules);
     let mut members = Vec::new();
-    let mut profiles = Vec::new();
     let mut after: Option<Uuid> = None;
     loop {
         let mut query = member::Entity::find()
@@ -224,7 +238,6 @@ pub async fn build_index(
                 serde_json::from_str(&stored).unwrap_or_default();
             let member_profile = profile::to_matching(&profile_fields, &stored);
             builder.add(&member_profile);
-            profiles.push(member_profile);
             members.push(IndexedMember {
                 id,
                 email,
@@ -245,18 +258,27 @@ pub async fn build_index(
         revision,
         matcher,
         members,
-        profiles,
         rules,
     })
 }
 
+/// The mail a match or notice goes into, chosen before the rows are written.
+struct Planned {
+    delivery_id: Uuid,
+    /// Written with the batch if a row that uses it is inserted.
+    delivery: Option<NewDelivery>,
+}
+
+/// Matches one batch of listings in one transaction. Returns `None`, with nothing written,
+/// when `holder` lost the tenant's matching lease.
 async fn match_batch(
     db: &DatabaseConnection,
     index: &TenantIndex,
     tenant_id: TenantId,
+    holder: Uuid,
     notify_on_change: bool,
     batch: &[listing::Model],
-) -> Result<MatchReport> {
+) -> Result<Option<MatchReport>> {
     let now = Utc::now();
     let mut report = MatchReport {
         listings: batch.len(),
@@ -268,13 +290,18 @@ async fn match_batch(
         .map(|l| l.id)
         .collect();
     let tx = db.begin().await?;
+    // Digests are queued under the same lease, so the collecting digests read below stay
+    // collecting until this transaction commits.
+    if !leases::renew(&tx, tenant_id, LEASE, holder, LEASE_TTL, now).await? {
+        tx.rollback().await?;
+        return Ok(None);
+    }
     let earlier = existing_matches(&tx, tenant_id, &changed_ids).await?;
+    let mut collecting = collecting_digests(&tx, tenant_id).await?;
 
     let mut new_matches = Vec::new();
-    // The delivery of each new match, by match id, so that the insert returns only ids.
-    let mut match_deliveries: HashMap<Uuid, Uuid> = HashMap::new();
     let mut updates = Vec::new();
-    let mut deliveries: HashMap<Uuid, delivery::ActiveModel> = HashMap::new();
+    let mut planned: HashMap<Uuid, NewDelivery> = HashMap::new();
     for row in batch {
         if row.match_pending == MATCH_PENDING_CHANGED && !notify_on_change {
             continue;
@@ -288,88 +315,73 @@ async fn match_batch(
             let Some(member) = index.members.get(position as usize) else {
                 continue;
             };
-            let Some((rule, stored_rule)) = index.rules.get(rule_id as usize) else {
+            let Some((_, stored_rule)) = index.rules.get(rule_id as usize) else {
                 continue;
             };
-            let delivery_id = (member.frequency == Frequency::Instant).then(Uuid::now_v7);
-            let explanation = explanation_json(rule, &index.profiles[position as usize], &values);
-            if let Some(match_id) = earlier.get(&(member.id, row.id)) {
+            let update = earlier.contains(&(row.id, member.id));
+            let kind = if update {
+                DeliveryKind::ListingUpdate
+            } else {
+                DeliveryKind::Listing
+            };
+            let target = plan_delivery(&mut collecting, member, row.id, kind);
+            if let Some(delivery) = target.delivery {
+                planned.insert(target.delivery_id, delivery);
+            }
+            if update {
                 updates.push(match_update::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     tenant_id: Set(tenant_id.0),
-                    match_id: Set(*match_id),
-                    member_id: Set(member.id),
                     listing_id: Set(row.id),
+                    member_id: Set(member.id),
                     listing_hash: Set(row.content_hash.clone()),
+                    rule_id: Set(stored_rule.id.0),
                     rule_name: Set(stored_rule.name.clone()),
-                    explanation: Set(explanation),
-                    delivery_id: Set(delivery_id),
+                    delivery_id: Set(target.delivery_id),
                     created_at: Set(now),
                 });
-                if let Some(id) = delivery_id {
-                    deliveries.insert(
-                        id,
-                        new_delivery(id, tenant_id, member, DeliveryKind::ListingUpdate, now),
-                    );
-                }
-                continue;
-            }
-            let match_id = Uuid::now_v7();
-            if let Some(id) = delivery_id {
-                match_deliveries.insert(match_id, id);
-            }
-            new_matches.push(listing_match::ActiveModel {
-                id: Set(match_id),
-                tenant_id: Set(tenant_id.0),
-                member_id: Set(member.id),
-                listing_id: Set(row.id),
-                rule_id: Set(stored_rule.id.0),
-                rule_name: Set(stored_rule.name.clone()),
-                explanation: Set(explanation),
-                listing_hash: Set(row.content_hash.clone()),
-                delivery_id: Set(delivery_id),
-                created_at: Set(now),
-            });
-            if let Some(id) = delivery_id {
-                deliveries.insert(
-                    id,
-                    new_delivery(id, tenant_id, member, DeliveryKind::Listing, now),
-                );
+            } else {
+                new_matches.push(NewMatch {
+                    listing_id: row.id,
+                    member_id: member.id,
+                    rule_id: stored_rule.id.0,
+                    delivery_id: target.delivery_id,
+                });
             }
         }
     }
 
-    // Only rows this transaction inserted get a delivery, because a conflict means the member
-    // already had a mail about the listing.
-    let mut to_deliver = Vec::new();
-    for chunk in new_matches.chunks(CHUNK_ROWS) {
-        let inserted = insert_ignoring_conflicts(
-            &tx,
-            listing_match::Entity::insert_many(chunk.to_vec()).on_conflict(
-                OnConflict::columns([
-                    listing_match::Column::TenantId,
-                    listing_match::Column::MemberId,
-                    listing_match::Column::ListingId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            ),
-        )
-        .await?;
-        report.matches += inserted.len();
-        to_deliver.extend(
-            inserted
-                .iter()
-                .filter_map(|id| match_deliveries.get(id).copied()),
-        );
+    // Only rows this transaction inserted need their mail, because a conflict means the member
+    // already had a mail about the listing (or this version of it).
+    let delivery_of: HashMap<(Uuid, Uuid), Uuid> = new_matches
+        .iter()
+        .map(|row| ((row.listing_id, row.member_id), row.delivery_id))
+        .collect();
+    let inserted = store::insert_matches(&tx, tenant_id, &new_matches).await?;
+    report.matches = inserted.len();
+    let mut used: HashSet<Uuid> = HashSet::new();
+    let digest_ids: HashSet<Uuid> = collecting.values().copied().collect();
+    let mut digest_items: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (listing_id, member_id) in &inserted {
+        let Some(delivery_id) = delivery_of.get(&(*listing_id, *member_id)) else {
+            continue;
+        };
+        used.insert(*delivery_id);
+        if digest_ids.contains(delivery_id) {
+            digest_items
+                .entry(*delivery_id)
+                .or_default()
+                .push(*listing_id);
+        }
     }
-    for chunk in updates.chunks(CHUNK_ROWS) {
+    store::insert_digest_items(&tx, tenant_id, &digest_items).await?;
+    for chunk in updates.chunks(UPDATE_CHUNK_ROWS) {
         let inserted = match match_update::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::columns([
                     match_update::Column::TenantId,
-                    match_update::Column::MemberId,
                     match_update::Column::ListingId,
+                    match_update::Column::MemberId,
                     match_update::Column::ListingHash,
                 ])
                 .do_nothing()
@@ -383,18 +395,16 @@ async fn match_batch(
             Err(error) => return Err(error.into()),
         };
         report.updates += inserted.len();
-        to_deliver.extend(inserted.into_iter().filter_map(|row| row.delivery_id));
+        used.extend(inserted.into_iter().map(|row| row.delivery_id));
     }
-    let rows: Vec<delivery::ActiveModel> = to_deliver
+
+    let mut rows: Vec<NewDelivery> = used.iter().filter_map(|id| planned.remove(id)).collect();
+    rows.sort_by_key(|row| row.id);
+    report.deliveries = rows
         .iter()
-        .filter_map(|id| deliveries.remove(id))
-        .collect();
-    report.deliveries = rows.len();
-    for chunk in rows.chunks(CHUNK_ROWS) {
-        delivery::Entity::insert_many(chunk.to_vec())
-            .exec(&tx)
-            .await?;
-    }
+        .filter(|row| row.state != DeliveryState::Collecting)
+        .count();
+    store::insert_deliveries(&tx, tenant_id, now, &rows).await?;
 
     for row in batch {
         listing::Entity::update_many()
@@ -406,136 +416,84 @@ async fn match_batch(
             .await?;
     }
     tx.commit().await?;
-    Ok(report)
+    Ok(Some(report))
 }
 
-/// Inserts matches and returns the ids of the rows inserted, leaving out conflicts.
-async fn insert_ignoring_conflicts(
-    db: &impl ConnectionTrait,
-    insert: sea_orm::InsertMany<listing_match::ActiveModel>,
-) -> Result<Vec<Uuid>> {
-    match insert.exec_with_returning_keys(db).await {
-        Ok(rows) => Ok(rows),
-        Err(sea_orm::DbErr::RecordNotInserted) => Ok(Vec::new()),
-        Err(error) => Err(error.into()),
+/// Chooses the mail of one match: a new delivery for an instant member, else the member's
+/// collecting digest, opened on the member's first waiting match.
+fn plan_delivery(
+    collecting: &mut HashMap<Uuid, Uuid>,
+    member: &IndexedMember,
+    listing_id: Uuid,
+    kind: DeliveryKind,
+) -> Planned {
+    let (kind, state, listing_id) = if member.frequency == Frequency::Instant {
+        (kind, DeliveryState::Queued, Some(listing_id))
+    } else if let Some(id) = collecting.get(&member.id) {
+        return Planned {
+            delivery_id: *id,
+            delivery: None,
+        };
+    } else {
+        (DeliveryKind::Digest, DeliveryState::Collecting, None)
+    };
+    let id = Uuid::now_v7();
+    if state == DeliveryState::Collecting {
+        collecting.insert(member.id, id);
+    }
+    Planned {
+        delivery_id: id,
+        delivery: Some(NewDelivery {
+            id,
+            member_id: member.id,
+            listing_id,
+            kind,
+            state,
+            to_address: member.email.clone(),
+            locale: member.locale.clone(),
+        }),
     }
 }
 
-/// Loads the matches already recorded for these listings, keyed by (member, listing).
+/// Loads which members already have a match for these listings, as (listing, member) pairs.
 async fn existing_matches(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
     listing_ids: &[Uuid],
-) -> Result<HashMap<(Uuid, Uuid), Uuid>> {
-    let mut existing = HashMap::new();
-    for chunk in listing_ids.chunks(CHUNK_ROWS) {
-        let rows: Vec<(Uuid, Uuid, Uuid)> = listing_match::Entity::find()
+) -> Result<HashSet<(Uuid, Uuid)>> {
+    let mut existing = HashSet::new();
+    for chunk in listing_ids.chunks(IN_LIST_CHUNK) {
+        let rows: Vec<(Uuid, Uuid)> = listing_match::Entity::find()
             .select_only()
             .columns([
-                listing_match::Column::Id,
-                listing_match::Column::MemberId,
                 listing_match::Column::ListingId,
+                listing_match::Column::MemberId,
             ])
             .filter(listing_match::Column::TenantId.eq(tenant_id.0))
             .filter(listing_match::Column::ListingId.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(db)
             .await?;
-        existing.extend(
-            rows.into_iter()
-                .map(|(id, member, listing)| ((member, listing), id)),
-        );
+        existing.extend(rows);
     }
     Ok(existing)
 }
 
-fn new_delivery(
-    id: Uuid,
+/// Loads the tenant's collecting digests, by member.
+async fn collecting_digests(
+    db: &impl ConnectionTrait,
     tenant_id: TenantId,
-    member: &IndexedMember,
-    kind: DeliveryKind,
-    now: DateTime<Utc>,
-) -> delivery::ActiveModel {
-    delivery::ActiveModel {
-        id: Set(id),
-        tenant_id: Set(tenant_id.0),
-        member_id: Set(Some(member.id)),
-        kind: Set(kind.as_str().to_owned()),
-        state: Set(DeliveryState::Queued.as_str().to_owned()),
-        to_address: Set(member.email.clone()),
-        locale: Set(member.locale.clone()),
-        message_id: Set(new_message_id(id)),
-        subject: Set(String::new()),
-        text_body: Set(String::new()),
-        html_body: Set(String::new()),
-        headers: Set(String::new()),
-        error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-}
-
-/// Serialises the rule's clauses with the values compared, as stored for "why did I get this?".
-fn explanation_json(rule: &Rule, profile: &MemberProfile, listing: &Value) -> String {
-    let clauses: Vec<Value> = explain(rule, profile, listing)
+) -> Result<HashMap<Uuid, Uuid>> {
+    let rows: Vec<(Option<Uuid>, Uuid)> = delivery::Entity::find()
+        .select_only()
+        .columns([delivery::Column::MemberId, delivery::Column::Id])
+        .filter(delivery::Column::TenantId.eq(tenant_id.0))
+        .filter(delivery::Column::State.eq(DeliveryState::Collecting.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
         .into_iter()
-        .map(|(clause, outcome)| {
-            let (listing_value, operand, held) = match outcome {
-                ClauseOutcome::Satisfied {
-                    listing_value,
-                    operand,
-                } => (listing_value, operand, true),
-                ClauseOutcome::NotSatisfied {
-                    listing_value,
-                    operand,
-                } => (listing_value, operand, false),
-                ClauseOutcome::ListingValueMissing | ClauseOutcome::ProfileValueMissing => {
-                    (Value::Null, ProfileValue::Set(Vec::new()), false)
-                }
-            };
-            json!({
-                "listingField": clause.listing_field,
-                "operator": operator_name(clause.operator),
-                "profileField": match &clause.operand {
-                    super::Operand::Profile(name) => Value::String(name.clone()),
-                    super::Operand::Constant(_) => Value::Null,
-                },
-                "listingValue": listing_value,
-                "operand": operand_json(&operand),
-                "held": held,
-            })
-        })
-        .collect();
-    Value::Array(clauses).to_string()
-}
-
-fn operator_name(operator: super::Operator) -> &'static str {
-    use super::Operator::*;
-    match operator {
-        InSet => "in_set",
-        NotInSet => "not_in_set",
-        AtMost => "at_most",
-        AtLeast => "at_least",
-        Overlaps => "overlaps",
-        ContainsKeyword => "contains_keyword",
-        WithinDistance => "within_distance",
-        OnOrAfter => "on_or_after",
-        OnOrBefore => "on_or_before",
-    }
-}
-
-fn operand_json(operand: &ProfileValue) -> Value {
-    match operand {
-        ProfileValue::Set(items) => json!(items),
-        ProfileValue::Number(number) => json!(number),
-        ProfileValue::Range { min, max } => json!({"min": min, "max": max}),
-        ProfileValue::Circle {
-            lat,
-            lon,
-            radius_km,
-        } => {
-            json!({"lat": lat, "lon": lon, "radiusKm": radius_km})
-        }
-        ProfileValue::Date(date) => json!(date.format("%Y-%m-%d").to_string()),
-    }
+        .filter_map(|(member, id)| Some((member?, id)))
+        .collect())
 }

@@ -18,9 +18,10 @@ use serde_json::{Map, Value};
 
 use crate::{
     Error, Locale, MemberId, Problem, TenantId, ValidationError,
-    entities::{member, tenant},
+    entities::{delivery, listing_match, member, tenant},
     error::{Resource, Result},
     operators::validate_email,
+    outbox::DeliveryState,
     schedule, tenants,
 };
 
@@ -267,6 +268,8 @@ pub async fn update(
     let valid = validate(&fields, &tenant, &input).map_err(first_error)?;
     let tx = db.begin().await?;
     let row = find_row(&tx, tenant_id, member_id).await?;
+    let now_instant =
+        valid.frequency == Frequency::Instant && row.frequency != valid.frequency.as_str();
     let schedule_changed = row.frequency != valid.frequency.as_str()
         || row.digest_hour != i16::from(valid.digest_hour)
         || row.digest_weekday != i16::from(valid.digest_weekday);
@@ -279,7 +282,11 @@ pub async fn update(
     active.digest_hour = Set(i16::from(valid.digest_hour));
     active.digest_weekday = Set(i16::from(valid.digest_weekday));
     active.profile = Set(valid.profile_json);
-    if schedule_changed {
+    if now_instant {
+        // What waits in the member's digest goes out with the scheduler's next pass, which
+        // queues digests under the matching lease and then clears this time.
+        active.next_digest_at = Set(Some(now));
+    } else if schedule_changed {
         active.next_digest_at = Set(next_digest_at(
             valid.frequency,
             valid.digest_hour,
@@ -323,13 +330,26 @@ pub async fn set_status(
     row.try_into()
 }
 
-/// Deletes a member with their matches; their past deliveries stay, without the member.
+/// Deletes a member with their matches and unsent digest; their past deliveries stay, without
+/// the member.
 pub async fn delete(
     db: &DatabaseConnection,
     tenant_id: TenantId,
     member_id: MemberId,
 ) -> Result<()> {
     let tx = db.begin().await?;
+    delivery::Entity::delete_many()
+        .filter(delivery::Column::TenantId.eq(tenant_id.0))
+        .filter(delivery::Column::MemberId.eq(member_id.0))
+        .filter(delivery::Column::State.eq(DeliveryState::Collecting.as_str()))
+        .exec(&tx)
+        .await?;
+    // `listing_matches` has no foreign keys (see its migration), so nothing cascades to it.
+    listing_match::Entity::delete_many()
+        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+        .filter(listing_match::Column::MemberId.eq(member_id.0))
+        .exec(&tx)
+        .await?;
     let deleted = member::Entity::delete_many()
         .filter(member::Column::TenantId.eq(tenant_id.0))
         .filter(member::Column::Id.eq(member_id.0))

@@ -1,27 +1,68 @@
 //! Digests: members who chose daily or weekly mail get their waiting matches bundled into one
 //! delivery at their local digest time. A member with nothing waiting gets no mail.
+//!
+//! Matching puts each waiting match into the member's collecting digest, a delivery row in state
+//! `collecting`. When the digest falls due, that row becomes a queued mail, and its matches are
+//! never rewritten.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::{DeliveryKind, DeliveryState, new_message_id};
+use super::{DeliveryKind, DeliveryState};
 use crate::{
-    TenantId,
-    entities::{delivery, listing_match, match_update, member},
+    MemberId, TenantId,
+    entities::{delivery, member},
     error::Result,
+    leases,
     members::{Frequency, MemberStatus, next_digest_at},
     tenants,
 };
 
+/// Members read per transaction.
+const BATCH_MEMBERS: u64 = 1_000;
+const LEASE_TTL: Duration = Duration::seconds(120);
+
 /// Creates the digests due at `now` for the tenant's members and moves each member's next
 /// digest time on. Returns how many digests it created.
+///
+/// It runs under the tenant's matching lease, so that no matching batch adds to a digest that
+/// is being queued. While matching holds the lease it returns 0; the scheduler's next pass (or
+/// the digest time after) queues the digests then.
 pub async fn create_due(
     db: &DatabaseConnection,
     tenant_id: TenantId,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let holder = Uuid::now_v7();
+    if !leases::acquire(
+        db,
+        tenant_id,
+        leases::MATCHING,
+        holder,
+        LEASE_TTL,
+        Utc::now(),
+    )
+    .await?
+    {
+        return Ok(0);
+    }
+    let created = create_due_holding(db, tenant_id, holder, now).await;
+    leases::release(db, tenant_id, leases::MATCHING, holder).await?;
+    let created = created?;
+    if created > 0 {
+        tracing::info!(tenant.id = %tenant_id, digests = created, "digests created");
+    }
+    Ok(created)
+}
+
+async fn create_due_holding(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    holder: Uuid,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let tenant = tenants::get(db, tenant_id).await?;
@@ -30,85 +71,94 @@ pub async fn create_due(
     // a row that cannot be moved is never read forever.
     loop {
         let mut moved_any = false;
-        let due = member::Entity::find()
-            .filter(member::Column::TenantId.eq(tenant_id.0))
-            .filter(member::Column::NextDigestAt.lte(now))
-            .limit(1_000)
-            .all(db)
-            .await?;
+        let due: Vec<(Uuid, String, i16, i16, String, Option<DateTime<Utc>>)> =
+            member::Entity::find()
+                .select_only()
+                .columns([
+                    member::Column::Id,
+                    member::Column::Frequency,
+                    member::Column::DigestHour,
+                    member::Column::DigestWeekday,
+                    member::Column::Status,
+                    member::Column::NextDigestAt,
+                ])
+                .filter(member::Column::TenantId.eq(tenant_id.0))
+                .filter(member::Column::NextDigestAt.lte(now))
+                .limit(BATCH_MEMBERS)
+                .into_tuple()
+                .all(db)
+                .await?;
         if due.is_empty() {
             break;
         }
-        for row in due {
-            let tx = db.begin().await?;
-            let frequency = Frequency::parse(&row.frequency).unwrap_or(Frequency::Instant);
+        let tx = db.begin().await?;
+        if !leases::renew(
+            &tx,
+            tenant_id,
+            leases::MATCHING,
+            holder,
+            LEASE_TTL,
+            Utc::now(),
+        )
+        .await?
+        {
+            tx.rollback().await?;
+            tracing::warn!(tenant.id = %tenant_id, "matching lease lost while queueing digests");
+            break;
+        }
+        for (id, frequency, hour, weekday, status, due_at) in due {
+            let frequency = Frequency::parse(&frequency).unwrap_or(Frequency::Instant);
             let next = next_digest_at(
                 frequency,
-                u8::try_from(row.digest_hour).unwrap_or(9),
-                u8::try_from(row.digest_weekday).unwrap_or(0),
+                u8::try_from(hour).unwrap_or(9),
+                u8::try_from(weekday).unwrap_or(0),
                 &tenant.time_zone,
                 now,
             );
-            // Only the worker that moves the member's digest time on creates the digest.
+            // Only the worker that moves the member's digest time on sends the digest.
             let moved = member::Entity::update_many()
                 .col_expr(member::Column::NextDigestAt, Expr::value(next))
                 .filter(member::Column::TenantId.eq(tenant_id.0))
-                .filter(member::Column::Id.eq(row.id))
-                .filter(member::Column::NextDigestAt.eq(row.next_digest_at))
+                .filter(member::Column::Id.eq(id))
+                .filter(member::Column::NextDigestAt.eq(due_at))
                 .exec(&tx)
                 .await?;
             moved_any |= moved.rows_affected > 0;
-            if moved.rows_affected == 0 || row.status != MemberStatus::Active.as_str() {
-                tx.commit().await?;
-                continue;
+            // A stopped member's digest keeps collecting until the member is resumed.
+            if moved.rows_affected > 0 && status == MemberStatus::Active.as_str() {
+                created += send_collected(&tx, tenant_id, MemberId(id), now).await?;
             }
-            let delivery_id = Uuid::now_v7();
-            let matched = listing_match::Entity::update_many()
-                .col_expr(listing_match::Column::DeliveryId, Expr::value(delivery_id))
-                .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-                .filter(listing_match::Column::MemberId.eq(row.id))
-                .filter(listing_match::Column::DeliveryId.is_null())
-                .exec(&tx)
-                .await?;
-            let updated = match_update::Entity::update_many()
-                .col_expr(match_update::Column::DeliveryId, Expr::value(delivery_id))
-                .filter(match_update::Column::TenantId.eq(tenant_id.0))
-                .filter(match_update::Column::MemberId.eq(row.id))
-                .filter(match_update::Column::DeliveryId.is_null())
-                .exec(&tx)
-                .await?;
-            if matched.rows_affected + updated.rows_affected > 0 {
-                delivery::Entity::insert(delivery::ActiveModel {
-                    id: Set(delivery_id),
-                    tenant_id: Set(tenant_id.0),
-                    member_id: Set(Some(row.id)),
-                    kind: Set(DeliveryKind::Digest.as_str().to_owned()),
-                    state: Set(DeliveryState::Queued.as_str().to_owned()),
-                    to_address: Set(row.email.clone()),
-                    locale: Set(row.locale.clone()),
-                    message_id: Set(new_message_id(delivery_id)),
-                    subject: Set(String::new()),
-                    text_body: Set(String::new()),
-                    html_body: Set(String::new()),
-                    headers: Set(String::new()),
-                    error: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                })
-                .exec(&tx)
-                .await?;
-                created += 1;
-            }
-            tx.commit().await?;
         }
+        tx.commit().await?;
         if !moved_any {
             break;
         }
     }
-    if created > 0 {
-        tracing::info!(tenant.id = %tenant_id, digests = created, "digests created");
-    }
     Ok(created)
+}
+
+/// Queues the member's collecting digest, if there is one, for rendering and sending. Returns
+/// how many digests it queued (0 or 1).
+async fn send_collected(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    member_id: MemberId,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let queued = delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::State,
+            Expr::value(DeliveryState::Queued.as_str()),
+        )
+        .col_expr(delivery::Column::CreatedAt, Expr::value(now))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(delivery::Column::TenantId.eq(tenant_id.0))
+        .filter(delivery::Column::MemberId.eq(member_id.0))
+        .filter(delivery::Column::Kind.eq(DeliveryKind::Digest.as_str()))
+        .filter(delivery::Column::State.eq(DeliveryState::Collecting.as_str()))
+        .exec(db)
+        .await?;
+    Ok(queued.rows_affected as usize)
 }
 
 /// Lists the tenants with a member whose digest is due, for the scheduler. Each tenant is probed

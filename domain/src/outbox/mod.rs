@@ -13,15 +13,23 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 use serde_json::Value;
 use uuid::Uuid;
 
+use std::collections::{HashMap, HashSet};
+
 use crate::{
     DeliveryId, Error, MemberId, TenantId,
-    entities::{delivery, listing, listing_match, match_update},
+    entities::{delivery, listing, listing_match, match_update, member},
     error::{Resource, Result},
+    matching::{MemberProfile, Rule, explanation, rules, store},
+    members::{profile, profile_fields},
 };
+
+/// Ids per `IN (...)` list; keeps bind parameters under SQLite's and PostgreSQL's limits.
+const IN_LIST_CHUNK: usize = 1_000;
 
 /// The domain of the Message-IDs of captured mail.
 // NOTE: real sending must use the tenant's own domain here.
@@ -62,6 +70,8 @@ impl DeliveryKind {
 /// The processing state of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
+    /// A digest that gathers a member's matches until the member's digest time.
+    Collecting,
     /// Decided, waiting to be rendered and sent.
     Queued,
     /// Rendered and kept in the outbox instead of being sent.
@@ -73,6 +83,7 @@ pub enum DeliveryState {
 impl DeliveryState {
     pub fn as_str(self) -> &'static str {
         match self {
+            DeliveryState::Collecting => "collecting",
             DeliveryState::Queued => "queued",
             DeliveryState::Captured => "captured",
             DeliveryState::Failed => "failed",
@@ -80,7 +91,7 @@ impl DeliveryState {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Queued, Self::Captured, Self::Failed]
+        [Self::Collecting, Self::Queued, Self::Captured, Self::Failed]
             .into_iter()
             .find(|state| state.as_str() == value)
     }
@@ -208,7 +219,7 @@ pub async fn items(
         .remove(&delivery_id.0)
         .unwrap_or_default();
     let listing_ids: Vec<Uuid> = entries.iter().map(|item| item.listing_id).collect();
-    let external_ids: std::collections::HashMap<Uuid, String> = listing::Entity::find()
+    let external_ids: HashMap<Uuid, String> = listing::Entity::find()
         .select_only()
         .columns([listing::Column::Id, listing::Column::ExternalId])
         .filter(listing::Column::TenantId.eq(tenant_id.0))
@@ -229,50 +240,218 @@ pub async fn items(
 
 /// Loads the items of each of these deliveries, keyed by delivery: new matches first, then
 /// update notices, each in the order they were recorded. `external_id` is left empty.
+///
+/// Each item's explanation is evaluated now, from the rule, the member's profile and the
+/// listing as they are, so it is the one a mail rendered now carries.
 pub(crate) async fn items_of(
     db: &impl sea_orm::ConnectionTrait,
     tenant_id: TenantId,
     delivery_ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, Vec<DeliveryItem>>> {
-    let item = |m: &listing_match::Model, update: bool| DeliveryItem {
-        listing_id: m.listing_id,
-        external_id: String::new(),
-        update,
-        rule_name: m.rule_name.clone(),
-        explanation: serde_json::from_str(&m.explanation).unwrap_or(Value::Null),
-    };
-    let mut entries: std::collections::HashMap<Uuid, Vec<DeliveryItem>> =
-        std::collections::HashMap::new();
-    let matches = listing_match::Entity::find()
-        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-        .filter(listing_match::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
-        .order_by_asc(listing_match::Column::Id)
-        .all(db)
-        .await?;
-    for m in &matches {
-        if let Some(delivery_id) = m.delivery_id {
-            entries.entry(delivery_id).or_default().push(item(m, false));
+) -> Result<HashMap<Uuid, Vec<DeliveryItem>>> {
+    // (delivery, listing, member, rule, rule name if recorded, update)
+    let mut found: Vec<(Uuid, Uuid, Uuid, Uuid, Option<String>, bool)> = Vec::new();
+    // The listings each delivery carries: an instant mail names its listing, a digest's are
+    // in `digest_items`.
+    let mut carried: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
+    for chunk in delivery_ids.chunks(IN_LIST_CHUNK) {
+        let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = delivery::Entity::find()
+            .select_only()
+            .columns([
+                delivery::Column::Id,
+                delivery::Column::MemberId,
+                delivery::Column::ListingId,
+            ])
+            .filter(delivery::Column::TenantId.eq(tenant_id.0))
+            .filter(delivery::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let members: HashMap<Uuid, Uuid> = rows
+            .iter()
+            .filter_map(|(id, member, _)| Some((*id, (*member)?)))
+            .collect();
+        carried.extend(
+            rows.iter()
+                .filter_map(|(id, member, listing)| Some((*id, (*listing)?, (*member)?))),
+        );
+        let digest_rows = db
+            .query_all(
+                &Query::select()
+                    .columns([Alias::new("delivery_id"), Alias::new("listing_ids")])
+                    .from(Alias::new("digest_items"))
+                    .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant_id.0))
+                    .and_where(Expr::col(Alias::new("delivery_id")).is_in(chunk.iter().copied()))
+                    .to_owned(),
+            )
+            .await?;
+        for row in digest_rows {
+            let delivery_id: Uuid = row.try_get("", "delivery_id")?;
+            let listing_ids: Vec<u8> = row.try_get("", "listing_ids")?;
+            if let Some(member_id) = members.get(&delivery_id) {
+                carried.extend(
+                    store::listing_ids(&listing_ids)
+                        .map(|listing_id| (delivery_id, listing_id, *member_id)),
+                );
+            }
         }
+    }
+    carried.sort();
+    for chunk in carried.chunks(IN_LIST_CHUNK) {
+        let listings: HashSet<Uuid> = chunk.iter().map(|item| item.1).collect();
+        let members: HashSet<Uuid> = chunk.iter().map(|item| item.2).collect();
+        let matches: HashMap<(Uuid, Uuid), listing_match::Model> = listing_match::Entity::find()
+            .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+            .filter(listing_match::Column::ListingId.is_in(listings))
+            .filter(listing_match::Column::MemberId.is_in(members))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| ((m.listing_id, m.member_id), m))
+            .collect();
+        for (delivery_id, listing_id, member_id) in chunk {
+            if let Some(m) = matches.get(&(*listing_id, *member_id))
+                && m.delivery_id == *delivery_id
+            {
+                found.push((
+                    m.delivery_id,
+                    m.listing_id,
+                    m.member_id,
+                    m.rule_id,
+                    None,
+                    false,
+                ));
+            }
+        }
+    }
+    for chunk in delivery_ids.chunks(IN_LIST_CHUNK) {
+        let updates = match_update::Entity::find()
+            .filter(match_update::Column::TenantId.eq(tenant_id.0))
+            .filter(match_update::Column::DeliveryId.is_in(chunk.iter().copied()))
+            .order_by_asc(match_update::Column::Id)
+            .all(db)
+            .await?;
+        found.extend(updates.into_iter().map(|u| {
+            (
+                u.delivery_id,
+                u.listing_id,
+                u.member_id,
+                u.rule_id,
+                Some(u.rule_name),
+                true,
+            )
+        }));
+    }
+    if found.is_empty() {
+        return Ok(HashMap::new());
     }
 
-    let updates = match_update::Entity::find()
-        .filter(match_update::Column::TenantId.eq(tenant_id.0))
-        .filter(match_update::Column::DeliveryId.is_in(delivery_ids.iter().copied()))
-        .order_by_asc(match_update::Column::Id)
-        .all(db)
-        .await?;
-    for update in updates {
-        if let Some(delivery_id) = update.delivery_id {
-            entries.entry(delivery_id).or_default().push(DeliveryItem {
-                listing_id: update.listing_id,
-                external_id: String::new(),
-                update: true,
-                rule_name: update.rule_name,
-                explanation: serde_json::from_str(&update.explanation).unwrap_or(Value::Null),
-            });
-        }
+    let explainer = Explainer::load(db, tenant_id, &found).await?;
+    let mut entries: HashMap<Uuid, Vec<DeliveryItem>> = HashMap::new();
+    for (delivery_id, listing_id, member_id, rule_id, rule_name, update) in found {
+        let explanation = explainer.explain(listing_id, member_id, rule_id);
+        let rule_name = rule_name
+            .or_else(|| explainer.rule_names.get(&rule_id).cloned())
+            .unwrap_or_default();
+        entries.entry(delivery_id).or_default().push(DeliveryItem {
+            listing_id,
+            external_id: String::new(),
+            update,
+            rule_name,
+            explanation,
+        });
     }
     Ok(entries)
+}
+
+/// The data that the items' explanations are evaluated on: the tenant's rules, and the profiles
+/// and listing values involved.
+struct Explainer {
+    rules: HashMap<Uuid, Rule>,
+    rule_names: HashMap<Uuid, String>,
+    profiles: HashMap<Uuid, MemberProfile>,
+    listings: HashMap<Uuid, Value>,
+}
+
+impl Explainer {
+    async fn load(
+        db: &impl sea_orm::ConnectionTrait,
+        tenant_id: TenantId,
+        items: &[(Uuid, Uuid, Uuid, Uuid, Option<String>, bool)],
+    ) -> Result<Self> {
+        let listing_fields = crate::listings::schema::get(db, tenant_id).await?;
+        let profile_fields = profile_fields::get(db, tenant_id).await?;
+        let stored_rules = rules::list(db, tenant_id).await?;
+        let rule_names = stored_rules
+            .iter()
+            .map(|rule| (rule.id.0, rule.name.clone()))
+            .collect();
+        let rules = rules::to_model(tenant_id, &stored_rules, &listing_fields, &profile_fields)
+            .into_iter()
+            .map(|(rule, stored)| (stored.id.0, rule))
+            .collect();
+
+        let member_ids: HashSet<Uuid> = items.iter().map(|item| item.2).collect();
+        let listing_ids: HashSet<Uuid> = items.iter().map(|item| item.1).collect();
+        let mut profiles = HashMap::new();
+        for chunk in member_ids
+            .into_iter()
+            .collect::<Vec<_>>()
+            .chunks(IN_LIST_CHUNK)
+        {
+            let rows: Vec<(Uuid, String)> = member::Entity::find()
+                .select_only()
+                .columns([member::Column::Id, member::Column::Profile])
+                .filter(member::Column::TenantId.eq(tenant_id.0))
+                .filter(member::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, stored) in rows {
+                let stored: serde_json::Map<String, Value> =
+                    serde_json::from_str(&stored).unwrap_or_default();
+                profiles.insert(id, profile::to_matching(&profile_fields, &stored));
+            }
+        }
+        let mut listings = HashMap::new();
+        for chunk in listing_ids
+            .into_iter()
+            .collect::<Vec<_>>()
+            .chunks(IN_LIST_CHUNK)
+        {
+            let rows: Vec<(Uuid, String)> = listing::Entity::find()
+                .select_only()
+                .columns([listing::Column::Id, listing::Column::Fields])
+                .filter(listing::Column::TenantId.eq(tenant_id.0))
+                .filter(listing::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            listings
+                .extend(rows.into_iter().map(|(id, fields)| {
+                    (id, serde_json::from_str(&fields).unwrap_or(Value::Null))
+                }));
+        }
+        Ok(Explainer {
+            rules,
+            rule_names,
+            profiles,
+            listings,
+        })
+    }
+
+    /// Evaluates the clauses of one item; `null` when the rule, the member or the listing is gone.
+    fn explain(&self, listing_id: Uuid, member_id: Uuid, rule_id: Uuid) -> Value {
+        match (
+            self.rules.get(&rule_id),
+            self.profiles.get(&member_id),
+            self.listings.get(&listing_id),
+        ) {
+            (Some(rule), Some(profile), Some(listing)) => {
+                explanation::to_json(rule, profile, listing)
+            }
+            _ => Value::Null,
+        }
+    }
 }
 
 /// Loads the headline of each listing (its first text value, else its external id), to name
@@ -281,7 +460,7 @@ pub async fn headlines(
     db: &impl sea_orm::ConnectionTrait,
     tenant_id: TenantId,
     listing_ids: Vec<Uuid>,
-) -> Result<std::collections::HashMap<Uuid, String>> {
+) -> Result<HashMap<Uuid, String>> {
     let listing_schema = crate::listings::schema::get(db, tenant_id).await?;
     let rows: Vec<(Uuid, String, String)> = listing::Entity::find()
         .select_only()

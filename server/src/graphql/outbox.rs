@@ -42,6 +42,8 @@ impl From<DeliveryKind> for DeliveryKindValue {
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "DeliveryState")]
 pub enum DeliveryStateValue {
+    /// A digest gathering the member's matches until the member's digest time.
+    Collecting,
     /// Decided; waiting to be rendered.
     Queued,
     /// Rendered and kept in the outbox (test mode: nothing is sent).
@@ -53,6 +55,7 @@ pub enum DeliveryStateValue {
 impl From<DeliveryState> for DeliveryStateValue {
     fn from(value: DeliveryState) -> Self {
         match value {
+            DeliveryState::Collecting => DeliveryStateValue::Collecting,
             DeliveryState::Queued => DeliveryStateValue::Queued,
             DeliveryState::Captured => DeliveryStateValue::Captured,
             DeliveryState::Failed => DeliveryStateValue::Failed,
@@ -63,6 +66,7 @@ impl From<DeliveryState> for DeliveryStateValue {
 impl From<DeliveryStateValue> for DeliveryState {
     fn from(value: DeliveryStateValue) -> Self {
         match value {
+            DeliveryStateValue::Collecting => DeliveryState::Collecting,
             DeliveryStateValue::Queued => DeliveryState::Queued,
             DeliveryStateValue::Captured => DeliveryState::Captured,
             DeliveryStateValue::Failed => DeliveryState::Failed,

@@ -615,7 +615,11 @@ async fn daily_member_gets_one_digest(database: Database) {
     )
     .await;
     settle(&app).await;
-    assert!(deliveries(&app, &token, None).await.is_empty());
+    let waiting = deliveries(&app, &token, None).await;
+    assert_eq!(waiting.len(), 1, "{waiting:#?}");
+    assert_eq!(waiting[0]["kind"], "DIGEST");
+    assert_eq!(waiting[0]["state"], "COLLECTING");
+    assert_eq!(waiting[0]["items"].as_array().unwrap().len(), 2);
 
     let db = &app.state.db;
     let later = chrono::Utc::now() + chrono::Duration::days(2);
@@ -658,3 +662,62 @@ async fn daily_member_gets_one_digest(database: Database) {
     app.stop().await;
 }
 on_both_databases!(daily_member_gets_one_digest);
+
+/// A daily member who switches to instant mail gets what waited in their digest with the
+/// scheduler's next pass, without waiting for the digest hour.
+async fn member_switching_to_instant_gets_the_waiting_digest(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let token = rental_tenant(&app, "switch").await;
+    create_rule(
+        &app,
+        &token,
+        "賃料の上限",
+        json!([{ "listingField": "rent", "operator": "AT_MOST", "profileField": "max_rent" }]),
+    )
+    .await;
+    let body = app.graphql(Some(&token), CREATE_MEMBER, json!({ "member": {
+        "email": "switch@example.com", "frequency": "DAILY", "digestHour": 8, "profile": { "max_rent": 100000 },
+    }})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let member_id = body["data"]["createMember"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    upsert(
+        &app,
+        &token,
+        json!([{ "externalId": "S1", "fields": { "title": "一件目", "rent": 90000 } }]),
+    )
+    .await;
+    settle(&app).await;
+    assert_eq!(
+        deliveries(&app, &token, None).await[0]["state"],
+        "COLLECTING"
+    );
+
+    let body = app.graphql(Some(&token), "mutation($id: ID!, $member: MemberInput!) { updateMember(id: $id, member: $member) { id } }", json!({
+        "id": member_id,
+        "member": { "email": "switch@example.com", "frequency": "INSTANT", "profile": { "max_rent": 100000 } },
+    })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // The worker's scheduler may queue the digest first; either way it leaves `collecting`.
+    let db = &app.state.db;
+    for _ in 0..50 {
+        let now = chrono::Utc::now() + chrono::Duration::seconds(1);
+        for tenant_id in domain::tenants::ids(db).await.unwrap() {
+            domain::outbox::digests::create_due(db, tenant_id, now)
+                .await
+                .unwrap();
+        }
+        if deliveries(&app, &token, None).await[0]["state"] != "COLLECTING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all = deliveries(&app, &token, None).await;
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_ne!(all[0]["state"], "COLLECTING");
+    assert_eq!(all[0]["items"][0]["externalId"], "S1");
+    app.stop().await;
+}
+on_both_databases!(member_switching_to_instant_gets_the_waiting_digest);

@@ -241,6 +241,7 @@ pub struct Catalogue {
     pub deliveries_open_member: &'static str,
     pub deliveries_show_all: &'static str,
     pub delivery_state: &'static str,
+    pub delivery_state_collecting: &'static str,
     pub delivery_state_queued: &'static str,
     pub delivery_state_captured: &'static str,
     pub delivery_state_failed: &'static str,

@@ -259,6 +259,7 @@ pub const EN: Catalogue = Catalogue {
     deliveries_open_member: "Open member",
     deliveries_show_all: "Show all deliveries",
     delivery_state: "State",
+    delivery_state_collecting: "Waiting for digest",
     delivery_state_queued: "Queued",
     delivery_state_captured: "Captured",
     delivery_state_failed: "Failed",

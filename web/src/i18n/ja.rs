@@ -264,6 +264,7 @@ pub const JA: Catalogue = Catalogue {
     deliveries_open_member: "会員を開く",
     deliveries_show_all: "すべての配信を表示",
     delivery_state: "状態",
+    delivery_state_collecting: "ダイジェスト待ち",
     delivery_state_queued: "作成待ち",
     delivery_state_captured: "保存済み",
     delivery_state_failed: "失敗",

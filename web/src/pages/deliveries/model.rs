@@ -15,6 +15,7 @@ const SUMMARY_SELECTION: &str = "id memberId kind state toAddress subject create
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryState {
+    Collecting,
     Queued,
     Captured,
     Failed,
@@ -25,7 +26,8 @@ pub enum DeliveryState {
 
 impl DeliveryState {
     /// The states the list can be filtered by.
-    pub const FILTERS: [DeliveryState; 3] = [
+    pub const FILTERS: [DeliveryState; 4] = [
+        DeliveryState::Collecting,
         DeliveryState::Queued,
         DeliveryState::Captured,
         DeliveryState::Failed,
@@ -34,6 +36,7 @@ impl DeliveryState {
     /// Returns the GraphQL enum value, also used as the `<option>` value and `data-state`.
     pub fn graphql_name(self) -> &'static str {
         match self {
+            DeliveryState::Collecting => "COLLECTING",
             DeliveryState::Queued => "QUEUED",
             DeliveryState::Captured => "CAPTURED",
             DeliveryState::Failed => "FAILED",
@@ -51,6 +54,7 @@ impl DeliveryState {
     /// Returns the state in the UI language.
     pub fn label(self, t: &Catalogue) -> &'static str {
         match self {
+            DeliveryState::Collecting => t.delivery_state_collecting,
             DeliveryState::Queued => t.delivery_state_queued,
             DeliveryState::Captured => t.delivery_state_captured,
             DeliveryState::Failed => t.delivery_state_failed,
@@ -61,6 +65,7 @@ impl DeliveryState {
     /// Returns the CSS classes of the state badge.
     pub fn badge_class(self) -> &'static str {
         match self {
+            DeliveryState::Collecting => "badge",
             DeliveryState::Queued => "badge badge-active",
             DeliveryState::Captured => "badge badge-success",
             DeliveryState::Failed => "badge badge-danger",
