@@ -38,9 +38,9 @@ use rand::{
     seq::IndexedRandom,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -892,6 +892,13 @@ async fn delete_tenant(db: &DatabaseConnection, tenant_id: TenantId) -> anyhow::
         .filter(listing_match::Column::TenantId.eq(tenant_id.0))
         .exec(&tx)
         .await?;
+    tx.execute(
+        &Query::delete()
+            .from_table(Alias::new("digest_items"))
+            .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant_id.0))
+            .to_owned(),
+    )
+    .await?;
     delivery::Entity::delete_many()
         .filter(delivery::Column::TenantId.eq(tenant_id.0))
         .exec(&tx)

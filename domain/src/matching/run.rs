@@ -406,15 +406,11 @@ async fn match_batch(
         .count();
     store::insert_deliveries(&tx, tenant_id, now, &rows).await?;
 
-    for row in batch {
-        listing::Entity::update_many()
-            .col_expr(listing::Column::MatchPending, MATCH_PENDING_NONE.into())
-            .filter(listing::Column::TenantId.eq(tenant_id.0))
-            .filter(listing::Column::Id.eq(row.id))
-            .filter(listing::Column::ContentHash.eq(row.content_hash.clone()))
-            .exec(&tx)
-            .await?;
-    }
+    let matched: Vec<(Uuid, &str)> = batch
+        .iter()
+        .map(|row| (row.id, row.content_hash.as_str()))
+        .collect();
+    store::mark_matched(&tx, tenant_id, &matched).await?;
     tx.commit().await?;
     Ok(Some(report))
 }

@@ -9,12 +9,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, Value,
+};
 use uuid::Uuid;
 
 use crate::{
     TenantId,
+    entities::listing,
     error::Result,
+    listings::upsert::MATCH_PENDING_NONE,
     outbox::{DeliveryKind, DeliveryState, new_message_id},
 };
 
@@ -178,6 +182,48 @@ pub(super) async fn insert_deliveries(
                         json_text(&json)?,
                     ],
                 )
+            }
+        };
+        db.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
+/// Marks listings as matched, each only if its content is still the version that was matched.
+pub(super) async fn mark_matched(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    listings: &[(Uuid, &str)],
+) -> Result<()> {
+    let backend = db.get_database_backend();
+    for chunk in listings.chunks(CHUNK_ROWS) {
+        let statement = match backend {
+            DbBackend::Postgres => Statement::from_sql_and_values(
+                backend,
+                "UPDATE listings SET match_pending = $1 \
+                 FROM UNNEST($3::uuid[], $4::text[]) AS t (id, content_hash) \
+                 WHERE listings.tenant_id = $2 AND listings.id = t.id \
+                   AND listings.content_hash = t.content_hash",
+                [
+                    MATCH_PENDING_NONE.into(),
+                    tenant_id.0.into(),
+                    uuid_array(chunk.iter().map(|(id, _)| *id)),
+                    text_array(chunk.iter().map(|(_, hash)| (*hash).to_owned())),
+                ],
+            ),
+            _ => {
+                // SQLite plans an UPDATE ... FROM a JSON table as a scan of the listings for
+                // each row, while one indexed UPDATE per listing costs little without a network.
+                for (id, hash) in chunk {
+                    listing::Entity::update_many()
+                        .col_expr(listing::Column::MatchPending, MATCH_PENDING_NONE.into())
+                        .filter(listing::Column::TenantId.eq(tenant_id.0))
+                        .filter(listing::Column::Id.eq(*id))
+                        .filter(listing::Column::ContentHash.eq(*hash))
+                        .exec(db)
+                        .await?;
+                }
+                continue;
             }
         };
         db.execute_raw(statement).await?;

@@ -344,7 +344,17 @@ pub async fn delete(
         .filter(delivery::Column::State.eq(DeliveryState::Collecting.as_str()))
         .exec(&tx)
         .await?;
-    // `listing_matches` has no foreign keys (see its migration), so nothing cascades to it.
+    // `listing_matches` and, on PostgreSQL, `deliveries` have no foreign keys (see migration
+    // m20261205_000008), so nothing cascades to them.
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::MemberId,
+            Expr::value(Option::<uuid::Uuid>::None),
+        )
+        .filter(delivery::Column::TenantId.eq(tenant_id.0))
+        .filter(delivery::Column::MemberId.eq(member_id.0))
+        .exec(&tx)
+        .await?;
     listing_match::Entity::delete_many()
         .filter(listing_match::Column::TenantId.eq(tenant_id.0))
         .filter(listing_match::Column::MemberId.eq(member_id.0))

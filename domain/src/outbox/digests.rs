@@ -5,6 +5,8 @@
 //! `collecting`. When the digest falls due, that row becomes a queued mail, and its matches are
 //! never rewritten.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
@@ -14,7 +16,7 @@ use uuid::Uuid;
 
 use super::{DeliveryKind, DeliveryState};
 use crate::{
-    MemberId, TenantId,
+    TenantId,
     entities::{delivery, member},
     error::Result,
     leases,
@@ -71,23 +73,20 @@ async fn create_due_holding(
     // a row that cannot be moved is never read forever.
     loop {
         let mut moved_any = false;
-        let due: Vec<(Uuid, String, i16, i16, String, Option<DateTime<Utc>>)> =
-            member::Entity::find()
-                .select_only()
-                .columns([
-                    member::Column::Id,
-                    member::Column::Frequency,
-                    member::Column::DigestHour,
-                    member::Column::DigestWeekday,
-                    member::Column::Status,
-                    member::Column::NextDigestAt,
-                ])
-                .filter(member::Column::TenantId.eq(tenant_id.0))
-                .filter(member::Column::NextDigestAt.lte(now))
-                .limit(BATCH_MEMBERS)
-                .into_tuple()
-                .all(db)
-                .await?;
+        let due: Vec<(Uuid, String, i16, i16)> = member::Entity::find()
+            .select_only()
+            .columns([
+                member::Column::Id,
+                member::Column::Frequency,
+                member::Column::DigestHour,
+                member::Column::DigestWeekday,
+            ])
+            .filter(member::Column::TenantId.eq(tenant_id.0))
+            .filter(member::Column::NextDigestAt.lte(now))
+            .limit(BATCH_MEMBERS)
+            .into_tuple()
+            .all(db)
+            .await?;
         if due.is_empty() {
             break;
         }
@@ -106,29 +105,39 @@ async fn create_due_holding(
             tracing::warn!(tenant.id = %tenant_id, "matching lease lost while queueing digests");
             break;
         }
-        for (id, frequency, hour, weekday, status, due_at) in due {
-            let frequency = Frequency::parse(&frequency).unwrap_or(Frequency::Instant);
+        // Members due at the same next time are moved in one statement. Only the worker that
+        // moves a member's digest time on sends the digest (the lease makes that this one).
+        let mut by_next: HashMap<Option<DateTime<Utc>>, Vec<Uuid>> = HashMap::new();
+        for (id, frequency, hour, weekday) in &due {
+            let frequency = Frequency::parse(frequency).unwrap_or(Frequency::Instant);
             let next = next_digest_at(
                 frequency,
-                u8::try_from(hour).unwrap_or(9),
-                u8::try_from(weekday).unwrap_or(0),
+                u8::try_from(*hour).unwrap_or(9),
+                u8::try_from(*weekday).unwrap_or(0),
                 &tenant.time_zone,
                 now,
             );
-            // Only the worker that moves the member's digest time on sends the digest.
+            by_next.entry(next).or_default().push(*id);
+        }
+        // A stopped member's digest keeps collecting until the member is resumed.
+        let mut to_send = Vec::new();
+        for (next, ids) in by_next {
             let moved = member::Entity::update_many()
                 .col_expr(member::Column::NextDigestAt, Expr::value(next))
                 .filter(member::Column::TenantId.eq(tenant_id.0))
-                .filter(member::Column::Id.eq(id))
-                .filter(member::Column::NextDigestAt.eq(due_at))
-                .exec(&tx)
+                .filter(member::Column::Id.is_in(ids))
+                .filter(member::Column::NextDigestAt.lte(now))
+                .exec_with_returning(&tx)
                 .await?;
-            moved_any |= moved.rows_affected > 0;
-            // A stopped member's digest keeps collecting until the member is resumed.
-            if moved.rows_affected > 0 && status == MemberStatus::Active.as_str() {
-                created += send_collected(&tx, tenant_id, MemberId(id), now).await?;
-            }
+            moved_any |= !moved.is_empty();
+            to_send.extend(
+                moved
+                    .into_iter()
+                    .filter(|row| row.status == MemberStatus::Active.as_str())
+                    .map(|row| row.id),
+            );
         }
+        created += send_collected(&tx, tenant_id, &to_send, now).await?;
         tx.commit().await?;
         if !moved_any {
             break;
@@ -137,14 +146,17 @@ async fn create_due_holding(
     Ok(created)
 }
 
-/// Queues the member's collecting digest, if there is one, for rendering and sending. Returns
-/// how many digests it queued (0 or 1).
+/// Queues these members' collecting digests for rendering and sending. Returns how many
+/// digests it queued.
 async fn send_collected(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
-    member_id: MemberId,
+    member_ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<usize> {
+    if member_ids.is_empty() {
+        return Ok(0);
+    }
     let queued = delivery::Entity::update_many()
         .col_expr(
             delivery::Column::State,
@@ -153,7 +165,7 @@ async fn send_collected(
         .col_expr(delivery::Column::CreatedAt, Expr::value(now))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::TenantId.eq(tenant_id.0))
-        .filter(delivery::Column::MemberId.eq(member_id.0))
+        .filter(delivery::Column::MemberId.is_in(member_ids.iter().copied()))
         .filter(delivery::Column::Kind.eq(DeliveryKind::Digest.as_str()))
         .filter(delivery::Column::State.eq(DeliveryState::Collecting.as_str()))
         .exec(db)
