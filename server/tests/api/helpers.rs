@@ -209,7 +209,8 @@ pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
     }
 }
 
-async fn create_postgres_database() -> String {
+/// Creates an empty PostgreSQL database and returns its URL.
+pub async fn create_postgres_database() -> String {
     use sea_orm::{ConnectionTrait, Database};
 
     let admin_url = postgres_admin_url();

@@ -15,4 +15,5 @@ mod isolation;
 mod limits;
 mod listings;
 mod matching;
+mod migrations;
 mod schema_sdl;
