@@ -97,7 +97,8 @@ async fn listing(db: &DatabaseConnection, tenant_id: Uuid, external_id: &str) ->
     id
 }
 
-/// An old `matches` row, with the explanation and rule name the new table no longer keeps.
+/// Inserts an old `matches` row, with the explanation and rule name the new table no longer
+/// keeps.
 async fn old_match(
     db: &DatabaseConnection,
     tenant_id: Uuid,
@@ -125,9 +126,9 @@ async fn old_match(
     id
 }
 
-/// An instant mail captured before the migration, a daily member's two waiting matches and a
-/// waiting update notice: after `compact_matches`, the mail names its listing and the waiting
-/// rows share one collecting digest that lists both listings.
+/// Migrates an instant mail captured before the migration, a daily member's two waiting matches
+/// and a waiting update notice. Afterwards the mail names its listing, and the waiting rows share
+/// one collecting digest that lists both listings.
 async fn compact_matches_carries_old_rows_over(database: Database) {
     let temp = tempfile::tempdir().unwrap();
     let url = match database {
