@@ -721,3 +721,71 @@ async fn member_switching_to_instant_gets_the_waiting_digest(database: Database)
     app.stop().await;
 }
 on_both_databases!(member_switching_to_instant_gets_the_waiting_digest);
+
+/// While matching holds the tenant's lease, a due digest keeps collecting, so that no match can
+/// join it after it was queued; it goes out once the lease is free.
+async fn due_digest_waits_while_matching_holds_the_lease(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let token = rental_tenant(&app, "lease").await;
+    create_rule(
+        &app,
+        &token,
+        "賃料の上限",
+        json!([{ "listingField": "rent", "operator": "AT_MOST", "profileField": "max_rent" }]),
+    )
+    .await;
+    let body = app.graphql(Some(&token), CREATE_MEMBER, json!({ "member": {
+        "email": "lease@example.com", "frequency": "DAILY", "digestHour": 8, "profile": { "max_rent": 100000 },
+    }})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    upsert(
+        &app,
+        &token,
+        json!([{ "externalId": "W1", "fields": { "title": "一件目", "rent": 90000 } }]),
+    )
+    .await;
+    settle(&app).await;
+
+    let db = &app.state.db;
+    let tenant_id = domain::tenants::ids(db).await.unwrap()[0];
+    let matcher = uuid::Uuid::now_v7();
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
+    assert!(
+        domain::leases::acquire(
+            db,
+            tenant_id,
+            domain::leases::MATCHING,
+            matcher,
+            chrono::Duration::seconds(60),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(
+        domain::outbox::digests::create_due(db, tenant_id, later)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        deliveries(&app, &token, None).await[0]["state"],
+        "COLLECTING"
+    );
+
+    domain::leases::release(db, tenant_id, domain::leases::MATCHING, matcher)
+        .await
+        .unwrap();
+    assert_eq!(
+        domain::outbox::digests::create_due(db, tenant_id, later)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_ne!(
+        deliveries(&app, &token, None).await[0]["state"],
+        "COLLECTING"
+    );
+    app.stop().await;
+}
+on_both_databases!(due_digest_waits_while_matching_holds_the_lease);
