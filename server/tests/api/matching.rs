@@ -663,7 +663,7 @@ async fn daily_member_gets_one_digest(database: Database) {
 }
 on_both_databases!(daily_member_gets_one_digest);
 
-/// A daily member who switches to instant mail gets what waited in their digest with the
+/// Switching a daily member to instant mail sends what waited in their digest with the
 /// scheduler's next pass, without waiting for the digest hour.
 async fn member_switching_to_instant_gets_the_waiting_digest(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
@@ -722,8 +722,8 @@ async fn member_switching_to_instant_gets_the_waiting_digest(database: Database)
 }
 on_both_databases!(member_switching_to_instant_gets_the_waiting_digest);
 
-/// While matching holds the tenant's lease, a due digest keeps collecting, so that no match can
-/// join it after it was queued; it goes out once the lease is free.
+/// While matching holds the tenant's lease, a due digest keeps collecting. So no match can join
+/// it after it was queued. It goes out once the lease is free.
 async fn due_digest_waits_while_matching_holds_the_lease(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = rental_tenant(&app, "lease").await;
