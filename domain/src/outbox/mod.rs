@@ -296,31 +296,33 @@ pub(crate) async fn items_of(
         }
     }
     carried.sort();
-    for chunk in carried.chunks(IN_LIST_CHUNK) {
-        let listings: HashSet<Uuid> = chunk.iter().map(|item| item.1).collect();
-        let members: HashSet<Uuid> = chunk.iter().map(|item| item.2).collect();
-        let matches: HashMap<(Uuid, Uuid), listing_match::Model> = listing_match::Entity::find()
-            .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-            .filter(listing_match::Column::ListingId.is_in(listings))
-            .filter(listing_match::Column::MemberId.is_in(members))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|m| ((m.listing_id, m.member_id), m))
-            .collect();
-        for (delivery_id, listing_id, member_id) in chunk {
-            if let Some(m) = matches.get(&(*listing_id, *member_id))
-                && m.delivery_id == *delivery_id
-            {
-                found.push((
-                    m.delivery_id,
-                    m.listing_id,
-                    m.member_id,
-                    m.rule_id,
-                    None,
-                    false,
-                ));
-            }
+    // One lookup per delivery: its member with its listings, which the key (tenant, listing,
+    // member) serves with one seek per listing.
+    for group in carried.chunk_by(|a, b| a.0 == b.0) {
+        let (delivery_id, member_id) = (group[0].0, group[0].2);
+        for chunk in group.chunks(IN_LIST_CHUNK) {
+            let matches = listing_match::Entity::find()
+                .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+                .filter(listing_match::Column::MemberId.eq(member_id))
+                .filter(listing_match::Column::ListingId.is_in(chunk.iter().map(|item| item.1)))
+                .order_by_asc(listing_match::Column::ListingId)
+                .all(db)
+                .await?;
+            found.extend(
+                matches
+                    .into_iter()
+                    .filter(|m| m.delivery_id == delivery_id)
+                    .map(|m| {
+                        (
+                            m.delivery_id,
+                            m.listing_id,
+                            m.member_id,
+                            m.rule_id,
+                            None,
+                            false,
+                        )
+                    }),
+            );
         }
     }
     for chunk in delivery_ids.chunks(IN_LIST_CHUNK) {
