@@ -10,10 +10,10 @@
 //! `listing_match_updates` replaces `match_updates` the same way.
 //!
 //! `listing_matches` has no foreign keys: on PostgreSQL their checks took more than half of the
-//! time of writing a matching run's rows. Listings are never deleted; deleting a member deletes
+//! time of writing a matching run's rows. Listings are never deleted, and deleting a member deletes
 //! their matches in code, and a tenant's rows are deleted by tenant.
 //!
-//! Rows of the old tables are carried over; matches that waited for a digest get a collecting
+//! Rows of the old tables are carried over, and matches that waited for a digest get a collecting
 //! digest of their member.
 
 use sea_orm::{ConnectionTrait, Statement};
@@ -56,7 +56,7 @@ impl MigrationTrait for Migration {
                     .col(uuid(ListingMatches::TenantId))
                     .col(uuid(ListingMatches::ListingId))
                     .col(uuid(ListingMatches::MemberId))
-                    // The rule that matched first; a plain id because rules can be deleted.
+                    // The rule that matched first, as a plain id because rules can be deleted.
                     .col(uuid(ListingMatches::RuleId))
                     // The instant mail, or the member's digest (collecting until it is due).
                     .col(uuid(ListingMatches::DeliveryId))
@@ -186,7 +186,7 @@ impl MigrationTrait for Migration {
 
         // On PostgreSQL the checks of these foreign keys took a sixth of a matching run's time.
         // Deleting a member clears `member_id` in code, and tenants are deleted table by table.
-        // SQLite cannot drop a constraint without rebuilding the table; there the checks cost
+        // SQLite cannot drop a constraint without rebuilding the table, and there the checks cost
         // little.
         if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
             db.execute_unprepared(
@@ -292,7 +292,7 @@ async fn carry_over(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     )
     .await?;
 
-    // Instant mails name their listing; each digest lists its listings in one row.
+    // Instant mails name their listing, and each digest lists its listings in one row.
     db.execute_unprepared(
         "UPDATE deliveries SET listing_id = \
            (SELECT m.listing_id FROM matches m WHERE m.delivery_id = deliveries.id) \

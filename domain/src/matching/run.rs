@@ -46,8 +46,8 @@ use crate::{
 
 /// Listings matched per transaction.
 const BATCH_LISTINGS: u64 = 1_000;
-/// Update notices per insert statement; keeps bind parameters under SQLite's and PostgreSQL's
-/// limits.
+/// Update notices per insert statement, which keeps bind parameters under SQLite's and
+/// PostgreSQL's limits.
 const UPDATE_CHUNK_ROWS: usize = 400;
 /// Ids per `IN (...)` list.
 const IN_LIST_CHUNK: usize = 1_000;

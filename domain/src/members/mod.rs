@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc, Weekday};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use serde_json::{Map, Value};
 
@@ -268,7 +268,7 @@ pub async fn update(
     let valid = validate(&fields, &tenant, &input).map_err(first_error)?;
     let tx = db.begin().await?;
     let row = find_row(&tx, tenant_id, member_id).await?;
-    let now_instant =
+    let switching_to_instant =
         valid.frequency == Frequency::Instant && row.frequency != valid.frequency.as_str();
     let schedule_changed = row.frequency != valid.frequency.as_str()
         || row.digest_hour != i16::from(valid.digest_hour)
@@ -282,7 +282,7 @@ pub async fn update(
     active.digest_hour = Set(i16::from(valid.digest_hour));
     active.digest_weekday = Set(i16::from(valid.digest_weekday));
     active.profile = Set(valid.profile_json);
-    if now_instant {
+    if switching_to_instant {
         // What waits in the member's digest goes out with the scheduler's next pass, which
         // queues digests under the matching lease and then clears this time.
         active.next_digest_at = Set(Some(now));
@@ -330,7 +330,7 @@ pub async fn set_status(
     row.try_into()
 }
 
-/// Deletes a member with their matches and unsent digest; their past deliveries stay, without
+/// Deletes a member with their matches and unsent digest. Their past deliveries stay, without
 /// the member.
 pub async fn delete(
     db: &DatabaseConnection,
@@ -338,6 +338,21 @@ pub async fn delete(
     member_id: MemberId,
 ) -> Result<()> {
     let tx = db.begin().await?;
+    let unsent = Query::select()
+        .column(delivery::Column::Id)
+        .from(delivery::Entity)
+        .and_where(delivery::Column::TenantId.eq(tenant_id.0))
+        .and_where(delivery::Column::MemberId.eq(member_id.0))
+        .and_where(delivery::Column::State.eq(DeliveryState::Collecting.as_str()))
+        .to_owned();
+    tx.execute(
+        &Query::delete()
+            .from_table(Alias::new("digest_items"))
+            .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant_id.0))
+            .and_where(Expr::col(Alias::new("delivery_id")).in_subquery(unsent))
+            .to_owned(),
+    )
+    .await?;
     delivery::Entity::delete_many()
         .filter(delivery::Column::TenantId.eq(tenant_id.0))
         .filter(delivery::Column::MemberId.eq(member_id.0))

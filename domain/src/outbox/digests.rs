@@ -32,7 +32,7 @@ const LEASE_TTL: Duration = Duration::seconds(120);
 /// digest time on. Returns how many digests it created.
 ///
 /// It runs under the tenant's matching lease, so that no matching batch adds to a digest that
-/// is being queued. While matching holds the lease it returns 0; the scheduler's next pass (or
+/// is being queued. While matching holds the lease it returns 0, and the scheduler's next pass (or
 /// the digest time after) queues the digests then.
 pub async fn create_due(
     db: &DatabaseConnection,

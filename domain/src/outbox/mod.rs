@@ -28,7 +28,7 @@ use crate::{
     members::{profile, profile_fields},
 };
 
-/// Ids per `IN (...)` list; keeps bind parameters under SQLite's and PostgreSQL's limits.
+/// Ids per `IN (...)` list, which keeps bind parameters under SQLite's and PostgreSQL's limits.
 const IN_LIST_CHUNK: usize = 1_000;
 
 /// The domain of the Message-IDs of captured mail.
@@ -347,6 +347,8 @@ pub(crate) async fn items_of(
         return Ok(HashMap::new());
     }
 
+    // NOTE: capture loads the same listings again for rendering; sharing them would save one
+    // query and one JSON parse per listing and batch.
     let explainer = Explainer::load(db, tenant_id, &found).await?;
     let mut entries: HashMap<Uuid, Vec<DeliveryItem>> = HashMap::new();
     for (delivery_id, listing_id, member_id, rule_id, rule_name, update) in found {
@@ -441,7 +443,8 @@ impl Explainer {
         })
     }
 
-    /// Evaluates the clauses of one item; `null` when the rule, the member or the listing is gone.
+    /// Evaluates the clauses of one item, or returns `null` when the rule, the member or the listing
+    /// is gone.
     fn explain(&self, listing_id: Uuid, member_id: Uuid, rule_id: Uuid) -> Value {
         match (
             self.rules.get(&rule_id),

@@ -665,7 +665,7 @@ on_both_databases!(daily_member_gets_one_digest);
 
 /// Switching a daily member to instant mail sends what waited in their digest with the
 /// scheduler's next pass, without waiting for the digest hour.
-async fn member_switching_to_instant_gets_the_waiting_digest(database: Database) {
+async fn instant_switch_sends_waiting_digest(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = rental_tenant(&app, "switch").await;
     create_rule(
@@ -720,11 +720,11 @@ async fn member_switching_to_instant_gets_the_waiting_digest(database: Database)
     assert_eq!(all[0]["items"][0]["externalId"], "S1");
     app.stop().await;
 }
-on_both_databases!(member_switching_to_instant_gets_the_waiting_digest);
+on_both_databases!(instant_switch_sends_waiting_digest);
 
 /// While matching holds the tenant's lease, a due digest keeps collecting. So no match can join
 /// it after it was queued. It goes out once the lease is free.
-async fn due_digest_waits_while_matching_holds_the_lease(database: Database) {
+async fn due_digest_waits_for_matching_lease(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = rental_tenant(&app, "lease").await;
     create_rule(
@@ -788,4 +788,4 @@ async fn due_digest_waits_while_matching_holds_the_lease(database: Database) {
     );
     app.stop().await;
 }
-on_both_databases!(due_digest_waits_while_matching_holds_the_lease);
+on_both_databases!(due_digest_waits_for_matching_lease);

@@ -129,7 +129,7 @@ async fn old_match(
 /// Migrates an instant mail captured before the migration, a daily member's two waiting matches
 /// and a waiting update notice. Afterwards the mail names its listing, and the waiting rows share
 /// one collecting digest that lists both listings.
-async fn compact_matches_carries_old_rows_over(database: Database) {
+async fn compact_matches_keeps_old_rows(database: Database) {
     let temp = tempfile::tempdir().unwrap();
     let url = match database {
         Database::Sqlite => format!(
@@ -252,6 +252,17 @@ async fn compact_matches_carries_old_rows_over(database: Database) {
         .collect();
     carried.sort();
     assert_eq!(carried, [(first, false), (first, true), (second, false)]);
+
+    // Deleting the member takes their unsent digest and its list of listings with them.
+    domain::members::delete(&db, TenantId(tenant_id), domain::MemberId(daily))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&db, "digest_items", "delivery_id", digest.id.0).await,
+        0
+    );
+    assert_eq!(count(&db, "listing_matches", "member_id", daily).await, 0);
+    assert_eq!(count(&db, "deliveries", "id", digest.id.0).await, 0);
     let _ = db.close().await;
 }
-on_both_databases!(compact_matches_carries_old_rows_over);
+on_both_databases!(compact_matches_keeps_old_rows);
