@@ -2,8 +2,8 @@
 //!
 //! A run writes millions of rows, so each chunk goes to the database as one statement with a
 //! fixed number of parameters: PostgreSQL takes one array per column (`UNNEST`), SQLite one JSON
-//! array of rows (`json_each`). Both are several times faster than a multi-row `VALUES` list,
-//! which PostgreSQL plans anew for every chunk. UUIDs travel as hex and are stored as the same
+//! array of rows (`json_each`). A multi-row `VALUES` list would bind one parameter per value and
+//! run into the databases' parameter limits. UUIDs travel as hex and are stored as the same
 //! values sea-orm stores (native `uuid` on PostgreSQL, 16-byte blobs on SQLite).
 
 use std::collections::HashMap;
