@@ -14,6 +14,7 @@ mod m20261204_000005_add_tenant_listing_count;
 mod m20261204_000006_add_listing_search_text;
 mod m20261204_000007_create_matching;
 mod m20261205_000008_compact_matches;
+mod m20261205_000009_pack_matches;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_add_listing_search_text::Migration),
             Box::new(m20261204_000007_create_matching::Migration),
             Box::new(m20261205_000008_compact_matches::Migration),
+            Box::new(m20261205_000009_pack_matches::Migration),
         ]
     }
 }

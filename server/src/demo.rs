@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     Locale, TenantId,
     auth::tokens::TokenKeys,
-    entities::{delivery, listing, listing_match, match_update, member, tenant},
+    entities::{delivery, listing, listing_match_set, match_update, member, tenant},
     listings::{
         EnumOption, FieldType, ListingField, ListingRecord, schema, upsert,
         upsert::MATCH_PENDING_NONE,
@@ -821,10 +821,17 @@ async fn count(db: &DatabaseConnection, tenant_id: TenantId) -> anyhow::Result<D
         .filter(listing::Column::TenantId.eq(tenant_id.0))
         .count(db)
         .await?;
-    let matches = listing_match::Entity::find()
-        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-        .count(db)
-        .await?;
+    // Each set entry is one match.
+    let set_bytes: Option<i64> = listing_match_set::Entity::find()
+        .select_only()
+        .expr(Expr::cust("SUM(LENGTH(entries))"))
+        .filter(listing_match_set::Column::TenantId.eq(tenant_id.0))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    let matches =
+        u64::try_from(set_bytes.unwrap_or(0)).unwrap_or(0) / listing_match_set::ENTRY_BYTES as u64;
     let kinds_and_states: Vec<(String, String, i64)> = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::Kind)
@@ -888,8 +895,8 @@ async fn delete_tenant(db: &DatabaseConnection, tenant_id: TenantId) -> anyhow::
         .filter(match_update::Column::TenantId.eq(tenant_id.0))
         .exec(&tx)
         .await?;
-    listing_match::Entity::delete_many()
-        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
+    listing_match_set::Entity::delete_many()
+        .filter(listing_match_set::Column::TenantId.eq(tenant_id.0))
         .exec(&tx)
         .await?;
     tx.execute(

@@ -5,7 +5,7 @@ pub mod delivery;
 pub mod listing;
 pub mod listing_field;
 pub mod listing_import;
-pub mod listing_match;
+pub mod listing_match_set;
 pub mod match_rule;
 pub mod match_update;
 pub mod member;

@@ -1,16 +1,19 @@
 //! The matching job: listings that are new (or changed, with "notify on change") are matched
 //! against the tenant's members, and each match is recorded once with the mail about it.
 //!
-//! Idempotence comes from the database, not from the queue: a match is unique per (tenant,
-//! listing, member) and an update notice per (tenant, listing, member, content hash); a
-//! delivery row is written only for a match or notice that this transaction inserted. A lease
-//! keeps one worker per tenant, so concurrent jobs do not repeat the work, and a listing is
-//! marked matched only if its content did not change meanwhile.
+//! Idempotence comes from the database, not from the queue. A listing's matches are written as
+//! one set per run, unique per (tenant, listing, seq). A later run of a changed listing leaves
+//! out the members its earlier sets contain. An update notice is unique per (tenant, listing,
+//! member, content hash). A delivery row is written only for a set or notice that this
+//! transaction inserted. A lease keeps one worker per tenant, and its renewal at the start of
+//! each batch's transaction makes batches of two workers wait for each other, so concurrent jobs
+//! do not repeat the work. A listing is marked matched only if its content did not change
+//! meanwhile.
 //!
 //! An instant member's match gets a new queued delivery. A digest member's match goes into the
 //! member's collecting digest (one delivery row, opened by the first waiting match), which
-//! [`crate::outbox::digests`] turns into a queued mail when it falls due. Matches are written
-//! once and never updated, in the order of their key.
+//! [`crate::outbox::digests`] turns into a queued mail when it falls due. Match sets are written
+//! once and never updated.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -28,11 +31,11 @@ use uuid::Uuid;
 use super::{
     Matcher, MatcherBuilder, Rule,
     rules::{self, MatchRule},
-    store::{self, NewDelivery, NewMatch},
+    store::{self, NewDelivery, NewMatchSet},
 };
 use crate::{
     TenantId,
-    entities::{delivery, listing, listing_match, match_update, member},
+    entities::{delivery, listing, listing_match_set, match_update, member},
     error::Result,
     leases,
     listings::{
@@ -299,7 +302,9 @@ async fn match_batch(
     let earlier = existing_matches(&tx, tenant_id, &changed_ids).await?;
     let mut collecting = collecting_digests(&tx, tenant_id).await?;
 
-    let mut new_matches = Vec::new();
+    let mut sets = Vec::new();
+    // The mail of each new match, by (listing, member).
+    let mut delivery_of: HashMap<(Uuid, Uuid), Uuid> = HashMap::new();
     let mut updates = Vec::new();
     let mut planned: HashMap<Uuid, NewDelivery> = HashMap::new();
     for row in batch {
@@ -307,6 +312,11 @@ async fn match_batch(
             continue;
         }
         let values: Value = serde_json::from_str(&row.fields).unwrap_or(Value::Null);
+        let mut set = NewMatchSet {
+            listing_id: row.id,
+            seq: earlier.next_seq.get(&row.id).copied().unwrap_or(0),
+            matches: Vec::new(),
+        };
         let mut seen = HashSet::new();
         for (position, rule_id) in index.matcher.matches(&values).iter() {
             if !seen.insert(position) {
@@ -318,7 +328,7 @@ async fn match_batch(
             let Some((_, stored_rule)) = index.rules.get(rule_id as usize) else {
                 continue;
             };
-            let update = earlier.contains(&(row.id, member.id));
+            let update = earlier.pairs.contains(&(row.id, member.id));
             let kind = if update {
                 DeliveryKind::ListingUpdate
             } else {
@@ -341,37 +351,34 @@ async fn match_batch(
                     created_at: Set(now),
                 });
             } else {
-                new_matches.push(NewMatch {
-                    listing_id: row.id,
-                    member_id: member.id,
-                    rule_id: stored_rule.id.0,
-                    delivery_id: target.delivery_id,
-                });
+                set.matches.push((member.id, stored_rule.id.0));
+                delivery_of.insert((row.id, member.id), target.delivery_id);
             }
+        }
+        if !set.matches.is_empty() {
+            sets.push(set);
         }
     }
 
-    // Only rows this transaction inserted need their mail, because a conflict means the member
-    // already had a mail about the listing (or this version of it).
-    let delivery_of: HashMap<(Uuid, Uuid), Uuid> = new_matches
-        .iter()
-        .map(|row| ((row.listing_id, row.member_id), row.delivery_id))
-        .collect();
-    let inserted = store::insert_matches(&tx, tenant_id, &new_matches).await?;
-    report.matches = inserted.len();
+    // Only sets this transaction inserted need their mail, because a conflict means another
+    // run recorded this listing's matches (or this version's) first.
+    let inserted = store::insert_match_sets(&tx, tenant_id, &sets).await?;
     let mut used: HashSet<Uuid> = HashSet::new();
     let digest_ids: HashSet<Uuid> = collecting.values().copied().collect();
     let mut digest_items: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (listing_id, member_id) in &inserted {
-        let Some(delivery_id) = delivery_of.get(&(*listing_id, *member_id)) else {
-            continue;
-        };
-        used.insert(*delivery_id);
-        if digest_ids.contains(delivery_id) {
-            digest_items
-                .entry(*delivery_id)
-                .or_default()
-                .push(*listing_id);
+    for set in sets.iter().filter(|set| inserted.contains(&set.listing_id)) {
+        report.matches += set.matches.len();
+        for (member_id, _) in &set.matches {
+            let Some(delivery_id) = delivery_of.get(&(set.listing_id, *member_id)) else {
+                continue;
+            };
+            used.insert(*delivery_id);
+            if digest_ids.contains(delivery_id) {
+                digest_items
+                    .entry(*delivery_id)
+                    .or_default()
+                    .push(set.listing_id);
+            }
         }
     }
     store::insert_digest_items(&tx, tenant_id, &digest_items).await?;
@@ -451,28 +458,38 @@ fn plan_delivery(
     }
 }
 
-/// Loads which members already have a match for these listings, as (listing, member) pairs.
+/// The matches recorded for listings before this run.
+#[derive(Default)]
+struct Earlier {
+    /// (listing, member) pairs.
+    pairs: HashSet<(Uuid, Uuid)>,
+    /// The `seq` of each listing's next set.
+    next_seq: HashMap<Uuid, i32>,
+}
+
+/// Loads the match sets recorded for these listings.
 async fn existing_matches(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
     listing_ids: &[Uuid],
-) -> Result<HashSet<(Uuid, Uuid)>> {
-    let mut existing = HashSet::new();
+) -> Result<Earlier> {
+    let mut earlier = Earlier::default();
     for chunk in listing_ids.chunks(IN_LIST_CHUNK) {
-        let rows: Vec<(Uuid, Uuid)> = listing_match::Entity::find()
-            .select_only()
-            .columns([
-                listing_match::Column::ListingId,
-                listing_match::Column::MemberId,
-            ])
-            .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-            .filter(listing_match::Column::ListingId.is_in(chunk.iter().copied()))
-            .into_tuple()
+        let sets = listing_match_set::Entity::find()
+            .filter(listing_match_set::Column::TenantId.eq(tenant_id.0))
+            .filter(listing_match_set::Column::ListingId.is_in(chunk.iter().copied()))
             .all(db)
             .await?;
-        existing.extend(rows);
+        for set in sets {
+            let next = earlier.next_seq.entry(set.listing_id).or_default();
+            *next = (*next).max(set.seq + 1);
+            earlier.pairs.extend(
+                set.matches()
+                    .map(|(member_id, _)| (set.listing_id, member_id)),
+            );
+        }
     }
-    Ok(existing)
+    Ok(earlier)
 }
 
 /// Loads the tenant's collecting digests, by member.

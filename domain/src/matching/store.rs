@@ -1,12 +1,12 @@
-//! Bulk writes of a matching run: new matches and their deliveries.
+//! Bulk writes of a matching run: new match sets and their deliveries.
 //!
-//! A run writes millions of rows, so each chunk goes to the database as one statement with a
+//! A run writes hundreds of thousands of rows, so each chunk goes to the database as one statement with a
 //! fixed number of parameters: PostgreSQL takes one array per column (`UNNEST`), SQLite one JSON
 //! array of rows (`json_each`). A multi-row `VALUES` list would bind one parameter per value and
 //! run into the databases' parameter limits. UUIDs travel as hex and are stored as the same
 //! values sea-orm stores (native `uuid` on PostgreSQL, 16-byte blobs on SQLite).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     TenantId,
-    entities::listing,
+    entities::{listing, listing_match_set},
     error::Result,
     listings::upsert::MATCH_PENDING_NONE,
     outbox::{DeliveryKind, DeliveryState, new_message_id},
@@ -24,13 +24,15 @@ use crate::{
 
 /// Rows per statement.
 const CHUNK_ROWS: usize = 5_000;
+/// Packed match entries per statement, at most (a set larger than this goes alone).
+const CHUNK_BYTES: usize = 8 << 20;
 
-/// A match to record.
-pub(super) struct NewMatch {
+/// The matches of one listing in one run, to record as one row.
+pub(super) struct NewMatchSet {
     pub listing_id: Uuid,
-    pub member_id: Uuid,
-    pub rule_id: Uuid,
-    pub delivery_id: Uuid,
+    pub seq: i32,
+    /// (member, rule) pairs.
+    pub matches: Vec<(Uuid, Uuid)>,
 }
 
 /// A delivery to record, not yet rendered.
@@ -45,65 +47,67 @@ pub(super) struct NewDelivery {
     pub locale: String,
 }
 
-/// Inserts the matches that do not exist yet and returns the (listing, member) pairs of the
-/// rows inserted.
-pub(super) async fn insert_matches(
+/// Inserts match sets whose (listing, seq) key is still free and returns the listings whose set
+/// was inserted. Statements are cut at [`CHUNK_ROWS`] sets or [`CHUNK_BYTES`] of entries,
+/// whichever comes first.
+pub(super) async fn insert_match_sets(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
-    rows: &[NewMatch],
-) -> Result<Vec<(Uuid, Uuid)>> {
+    sets: &[NewMatchSet],
+) -> Result<HashSet<Uuid>> {
     let backend = db.get_database_backend();
-    let mut inserted = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK_ROWS) {
+    let mut inserted = HashSet::with_capacity(sets.len());
+    let mut rest = sets;
+    while !rest.is_empty() {
+        let mut bytes = 0;
+        let take = rest
+            .iter()
+            .take_while(|set| {
+                bytes += set.matches.len() * listing_match_set::ENTRY_BYTES;
+                bytes <= CHUNK_BYTES
+            })
+            .count()
+            .clamp(1, CHUNK_ROWS);
+        let (chunk, after) = rest.split_at(take.min(rest.len()));
+        rest = after;
+        let entries = chunk
+            .iter()
+            .map(|set| ::hex::encode(listing_match_set::pack(set.matches.iter().copied())));
         let statement = match backend {
             DbBackend::Postgres => Statement::from_sql_and_values(
                 backend,
-                "INSERT INTO listing_matches \
-                   (tenant_id, listing_id, member_id, rule_id, delivery_id) \
-                 SELECT $1, listing_id, member_id, rule_id, delivery_id \
-                 FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[]) \
-                   AS t (listing_id, member_id, rule_id, delivery_id) \
+                "INSERT INTO listing_match_sets (tenant_id, listing_id, seq, entries) \
+                 SELECT $1, listing_id, seq, decode(entries, 'hex') \
+                 FROM UNNEST($2::uuid[], $3::int[], $4::text[]) AS t (listing_id, seq, entries) \
                  ON CONFLICT DO NOTHING \
-                 RETURNING listing_id, member_id",
+                 RETURNING listing_id",
                 [
                     tenant_id.0.into(),
-                    uuid_array(chunk.iter().map(|row| row.listing_id)),
-                    uuid_array(chunk.iter().map(|row| row.member_id)),
-                    uuid_array(chunk.iter().map(|row| row.rule_id)),
-                    uuid_array(chunk.iter().map(|row| row.delivery_id)),
+                    uuid_array(chunk.iter().map(|set| set.listing_id)),
+                    Value::from(chunk.iter().map(|set| set.seq).collect::<Vec<i32>>()),
+                    text_array(entries),
                 ],
             ),
             _ => {
-                let json: Vec<[String; 4]> = chunk
+                let json: Vec<(String, i32, String)> = chunk
                     .iter()
-                    .map(|row| {
-                        [
-                            hex(row.listing_id),
-                            hex(row.member_id),
-                            hex(row.rule_id),
-                            hex(row.delivery_id),
-                        ]
-                    })
+                    .zip(entries)
+                    .map(|(set, entries)| (hex(set.listing_id), set.seq, entries))
                     .collect();
                 // `WHERE true` lets SQLite's parser attach ON CONFLICT to the INSERT.
                 Statement::from_sql_and_values(
                     backend,
-                    "INSERT INTO listing_matches \
-                       (tenant_id, listing_id, member_id, rule_id, delivery_id) \
-                     SELECT ?, unhex(value ->> 0), unhex(value ->> 1), unhex(value ->> 2), \
-                       unhex(value ->> 3) \
+                    "INSERT INTO listing_match_sets (tenant_id, listing_id, seq, entries) \
+                     SELECT ?, unhex(value ->> 0), value ->> 1, unhex(value ->> 2) \
                      FROM json_each(?) WHERE true \
                      ON CONFLICT DO NOTHING \
-                     RETURNING listing_id, member_id",
+                     RETURNING listing_id",
                     [tenant_id.0.into(), json_text(&json)?],
                 )
             }
         };
         for row in db.query_all_raw(statement).await? {
-            inserted.push((
-                row.try_get("", "listing_id")?,
-                row.try_get("", "member_id")?,
-            ));
+            inserted.insert(row.try_get("", "listing_id")?);
         }
     }
     Ok(inserted)

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     Error, Locale, MemberId, Problem, TenantId, ValidationError,
-    entities::{delivery, listing_match, member, tenant},
+    entities::{delivery, member, tenant},
     error::{Resource, Result},
     operators::validate_email,
     outbox::DeliveryState,
@@ -359,8 +359,9 @@ pub async fn delete(
         .filter(delivery::Column::State.eq(DeliveryState::Collecting.as_str()))
         .exec(&tx)
         .await?;
-    // `listing_matches` and, on PostgreSQL, `deliveries` have no foreign keys (see migration
-    // m20261205_000008), so nothing cascades to them.
+    // On PostgreSQL `deliveries` has no foreign keys (see migration m20261205_000008), so
+    // nothing cascades to it. The member's id stays in the match sets of listings they matched
+    // (m20261205_000009), where it no longer names anyone.
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::MemberId,
@@ -368,11 +369,6 @@ pub async fn delete(
         )
         .filter(delivery::Column::TenantId.eq(tenant_id.0))
         .filter(delivery::Column::MemberId.eq(member_id.0))
-        .exec(&tx)
-        .await?;
-    listing_match::Entity::delete_many()
-        .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-        .filter(listing_match::Column::MemberId.eq(member_id.0))
         .exec(&tx)
         .await?;
     let deleted = member::Entity::delete_many()

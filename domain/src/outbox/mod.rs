@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::{
     DeliveryId, Error, MemberId, TenantId,
-    entities::{delivery, listing, listing_match, match_update, member},
+    entities::{delivery, listing, listing_match_set, match_update, member},
     error::{Resource, Result},
     matching::{MemberProfile, Rule, explanation, rules, store},
     members::{profile, profile_fields},
@@ -254,12 +254,13 @@ pub(crate) async fn items_of(
     // in `digest_items`.
     let mut carried: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
     for chunk in delivery_ids.chunks(IN_LIST_CHUNK) {
-        let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = delivery::Entity::find()
+        let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>, String)> = delivery::Entity::find()
             .select_only()
             .columns([
                 delivery::Column::Id,
                 delivery::Column::MemberId,
                 delivery::Column::ListingId,
+                delivery::Column::Kind,
             ])
             .filter(delivery::Column::TenantId.eq(tenant_id.0))
             .filter(delivery::Column::Id.is_in(chunk.iter().copied()))
@@ -268,12 +269,12 @@ pub(crate) async fn items_of(
             .await?;
         let members: HashMap<Uuid, Uuid> = rows
             .iter()
-            .filter_map(|(id, member, _)| Some((*id, (*member)?)))
+            .filter_map(|(id, member, _, _)| Some((*id, (*member)?)))
             .collect();
-        carried.extend(
-            rows.iter()
-                .filter_map(|(id, member, listing)| Some((*id, (*listing)?, (*member)?))),
-        );
+        // An instant update notice names its listing too, but its item comes from the notice below.
+        carried.extend(rows.iter().filter_map(|(id, member, listing, kind)| {
+            (kind != DeliveryKind::ListingUpdate.as_str()).then_some((*id, (*listing)?, (*member)?))
+        }));
         let digest_rows = db
             .query_all(
                 &Query::select()
@@ -295,36 +296,39 @@ pub(crate) async fn items_of(
             }
         }
     }
-    carried.sort();
-    // One lookup per delivery: its member with its listings, which the key (tenant, listing,
-    // member) serves with one seek per listing.
-    for group in carried.chunk_by(|a, b| a.0 == b.0) {
-        let (delivery_id, member_id) = (group[0].0, group[0].2);
-        for chunk in group.chunks(IN_LIST_CHUNK) {
-            let matches = listing_match::Entity::find()
-                .filter(listing_match::Column::TenantId.eq(tenant_id.0))
-                .filter(listing_match::Column::MemberId.eq(member_id))
-                .filter(listing_match::Column::ListingId.is_in(chunk.iter().map(|item| item.1)))
-                .order_by_asc(listing_match::Column::ListingId)
-                .all(db)
-                .await?;
-            found.extend(
-                matches
-                    .into_iter()
-                    .filter(|m| m.delivery_id == delivery_id)
-                    .map(|m| {
-                        (
-                            m.delivery_id,
-                            m.listing_id,
-                            m.member_id,
-                            m.rule_id,
-                            None,
-                            false,
-                        )
-                    }),
-            );
+    // The rule of each carried (listing, member), from the listings' match sets.
+    let needed: HashSet<(Uuid, Uuid)> = carried
+        .iter()
+        .map(|(_, listing_id, member_id)| (*listing_id, *member_id))
+        .collect();
+    let mut listing_ids: Vec<Uuid> = needed.iter().map(|(listing_id, _)| *listing_id).collect();
+    listing_ids.sort();
+    listing_ids.dedup();
+    let mut rule_of: HashMap<(Uuid, Uuid), Uuid> = HashMap::with_capacity(needed.len());
+    for chunk in listing_ids.chunks(IN_LIST_CHUNK) {
+        let sets = listing_match_set::Entity::find()
+            .filter(listing_match_set::Column::TenantId.eq(tenant_id.0))
+            .filter(listing_match_set::Column::ListingId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for set in &sets {
+            for (member_id, rule_id) in set.matches() {
+                let key = (set.listing_id, member_id);
+                if needed.contains(&key) {
+                    rule_of.insert(key, rule_id);
+                }
+            }
         }
     }
+    carried.sort();
+    found.extend(
+        carried
+            .into_iter()
+            .filter_map(|(delivery_id, listing_id, member_id)| {
+                let rule_id = rule_of.get(&(listing_id, member_id))?;
+                Some((delivery_id, listing_id, member_id, *rule_id, None, false))
+            }),
+    );
     for chunk in delivery_ids.chunks(IN_LIST_CHUNK) {
         let updates = match_update::Entity::find()
             .filter(match_update::Column::TenantId.eq(tenant_id.0))

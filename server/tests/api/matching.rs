@@ -290,7 +290,8 @@ async fn listing_is_mailed_once_per_member(database: Database) {
 on_both_databases!(listing_is_mailed_once_per_member);
 
 /// With "notify on change" on, an update mails each matched member once more, labelled as an
-/// update, and the same update delivered twice mails nothing more.
+/// update, and the same update delivered twice mails nothing more. A member whom only the new
+/// version matches gets it as a new listing, explained like any other.
 async fn notify_on_change_mails_one_update(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = rental_tenant(&app, "notify").await;
@@ -300,6 +301,13 @@ async fn notify_on_change_mails_one_update(database: Database) {
         &token,
         "member1@example.com",
         json!({ "areas": ["渋谷区"], "max_rent": 100000 }),
+    )
+    .await;
+    let late = create_member(
+        &app,
+        &token,
+        "member2@example.com",
+        json!({ "areas": ["渋谷区"], "max_rent": 97500 }),
     )
     .await;
     let body = app
@@ -322,7 +330,15 @@ async fn notify_on_change_mails_one_update(database: Database) {
     settle(&app).await;
 
     let all = deliveries(&app, &token, None).await;
-    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all.len(), 3, "{all:#?}");
+    let late_mail = deliveries(&app, &token, Some(&late)).await;
+    assert_eq!(late_mail.len(), 1, "{late_mail:#?}");
+    assert_eq!(late_mail[0]["kind"], "LISTING");
+    assert_eq!(late_mail[0]["items"][0]["update"], false);
+    assert_eq!(
+        late_mail[0]["items"][0]["reasons"][1]["listingValue"], "97,000",
+        "{late_mail:#?}"
+    );
     let update = all
         .iter()
         .find(|d| d["kind"] == "LISTING_UPDATE")
