@@ -46,6 +46,7 @@ pub enum Resource {
     Member,
     MatchRule,
     Delivery,
+    Sender,
 }
 
 /// A rejected input value: which field, the value as given, and the problem with it.
@@ -133,6 +134,13 @@ pub enum Problem {
         line: Option<usize>,
         detail: String,
     },
+    /// The sender could not connect, log in or send with these settings. `code` is the
+    /// transport's fault code; the messages say what to change.
+    SenderCheckFailed {
+        code: &'static str,
+        ja: String,
+        en: String,
+    },
 }
 
 impl Error {
@@ -200,6 +208,7 @@ fn not_found_message(resource: Resource, locale: Locale) -> String {
         Resource::Member => ("会員", "member"),
         Resource::MatchRule => ("マッチング条件", "match rule"),
         Resource::Delivery => ("配信", "delivery"),
+        Resource::Sender => ("送信元", "sender"),
     };
     match locale {
         Locale::Ja => format!("指定された{ja}が見つかりません。"),
@@ -220,6 +229,7 @@ impl ValidationError {
 
     fn message_ja(&self, field: &str, value: &str) -> String {
         match &self.problem {
+            Problem::SenderCheckFailed { ja, .. } => ja.clone(),
             Problem::Required => format!("「{field}」は必須です。値を入力してください。"),
             Problem::TooShort { min } => {
                 format!("「{field}」は{min}文字以上で入力してください。")
@@ -311,6 +321,7 @@ impl ValidationError {
 
     fn message_en(&self, field: &str, value: &str) -> String {
         match &self.problem {
+            Problem::SenderCheckFailed { en, .. } => en.clone(),
             Problem::Required => format!("\"{field}\" is required. Please enter a value."),
             Problem::TooShort { min } => format!("\"{field}\" needs at least {min} characters."),
             Problem::TooLong { max } => format!("\"{field}\" can have at most {max} characters."),
@@ -432,6 +443,7 @@ impl ValidationError {
             Problem::OperatorNotAllowed { .. } => "OPERATOR_NOT_ALLOWED",
             Problem::OperandRequired => "OPERAND_REQUIRED",
             Problem::TemplateSyntax { .. } => "TEMPLATE_SYNTAX",
+            Problem::SenderCheckFailed { .. } => "SENDER_CHECK_FAILED",
         }
     }
 }

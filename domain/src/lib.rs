@@ -18,6 +18,7 @@ pub mod members;
 pub mod operators;
 pub mod outbox;
 pub mod schedule;
+pub mod sending;
 pub mod settings;
 pub mod telemetry;
 pub mod tenants;

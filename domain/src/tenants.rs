@@ -73,6 +73,7 @@ pub async fn sign_up(
             listing_count: Set(0),
             notify_on_change: Set(false),
             matching_revision: Set(0),
+            sender_id: Set(None),
         }
         .insert(&tx)
         .await

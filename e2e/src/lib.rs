@@ -14,6 +14,9 @@ use std::{
 use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder};
 
+pub mod mailgun;
+pub mod smtp;
+
 /// The workspace root, one level above this crate.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -120,8 +123,14 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server on embedded defaults: a fresh SQLite file and the embedded queue.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_env(&[]).await
+    }
+
+    /// Starts the server like [`ServerProcess::start`], with the environment variables in
+    /// `extra` added, such as `TAYORI_SMTP_EXTRA_CA`.
+    pub async fn start_with_env(extra: &[(&str, &str)]) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
-        let environment = vec![
+        let mut environment = vec![
             (
                 "DATABASE_URL".to_owned(),
                 format!(
@@ -134,6 +143,11 @@ impl ServerProcess {
                 data.path().join("queue.sqlite").display().to_string(),
             ),
         ];
+        environment.extend(
+            extra
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+        );
         Self::spawn(environment, data).await
     }
 

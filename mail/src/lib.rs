@@ -2,10 +2,12 @@
 //! rendering with HTML escaping, and RFC 5322 messages whose headers no template value can break.
 //!
 //! This crate knows nothing about the database; callers pass the values a template may use as
-//! JSON. Sending (SMTP, Mailgun) and DKIM signing are not here yet.
+//! JSON. Sending over SMTP or the Mailgun API is in `transport`; DKIM signing is in `dkim`.
 
+pub mod dkim;
 mod message;
 mod template;
+pub mod transport;
 
 pub use message::{Composed, Envelope, compose, header_text};
 pub use template::{

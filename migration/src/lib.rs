@@ -15,6 +15,7 @@ mod m20261204_000006_add_listing_search_text;
 mod m20261204_000007_create_matching;
 mod m20261205_000008_compact_matches;
 mod m20261205_000009_pack_matches;
+mod m20261205_000010_create_sending;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_create_matching::Migration),
             Box::new(m20261205_000008_compact_matches::Migration),
             Box::new(m20261205_000009_pack_matches::Migration),
+            Box::new(m20261205_000010_create_sending::Migration),
         ]
     }
 }

@@ -12,7 +12,10 @@ pub mod state;
 use std::future::Future;
 
 use anyhow::Context;
-use domain::settings::ServerSettings;
+use domain::{
+    sending::SendingConfig,
+    settings::{Environment, ServerSettings},
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use worker::{JobContext, JobQueue};
@@ -26,12 +29,24 @@ pub struct App {
 }
 
 impl App {
-    /// Connects to the database (applying migrations) and the queue.
+    /// Connects to the database (applying migrations) and the queue, with the sending
+    /// configuration read from the environment.
     pub async fn build(settings: ServerSettings) -> anyhow::Result<Self> {
+        let sending = SendingConfig::load(&Environment, &settings.public_url)
+            .context("invalid sending configuration")?;
+        Self::build_with(settings, sending).await
+    }
+
+    /// Like [`App::build`], with the sending configuration given (tests point it at their own
+    /// SMTP server and Mailgun double).
+    pub async fn build_with(
+        settings: ServerSettings,
+        sending: SendingConfig,
+    ) -> anyhow::Result<Self> {
         worker::install_crypto_provider();
         let db = domain::db::connect_and_migrate(&settings.database).await?;
         let queue = JobQueue::connect(&settings.queue).await?;
-        let state = AppState::new(db, queue, &settings)?;
+        let state = AppState::new(db, queue, &settings, sending)?;
         if !settings.web_dir.join("index.html").exists() {
             tracing::warn!(
                 web_dir = %settings.web_dir.display(),
@@ -51,7 +66,11 @@ impl App {
         let token = CancellationToken::new();
         let pool = (self.settings.in_process_workers > 0).then(|| {
             let queue = self.state.queue.clone();
-            let context = JobContext::new(self.state.db.clone(), queue.clone());
+            let context = JobContext::new(
+                self.state.db.clone(),
+                queue.clone(),
+                self.state.sending.clone(),
+            );
             let stop = token.clone();
             let concurrency = self.settings.in_process_workers;
             tokio::spawn(async move {

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use domain::{
     auth::{rate_limit::AttemptLimiter, tokens::TokenKeys},
     operators::LoginLimiter,
+    sending::SendingConfig,
     settings::ServerSettings,
 };
 use sea_orm::DatabaseConnection;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub signup_limiter: Arc<AttemptLimiter>,
     /// Marks the refresh cookie `Secure` when the public URL is https.
     pub secure_cookies: bool,
+    pub sending: SendingConfig,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
         db: DatabaseConnection,
         queue: JobQueue,
         settings: &ServerSettings,
+        sending: SendingConfig,
     ) -> anyhow::Result<Self> {
         let token_keys = match &settings.jwt_secret {
             Some(secret) => TokenKeys::from_secret(secret)?,
@@ -49,6 +52,7 @@ impl AppState {
                 Duration::from_secs(3600),
             )),
             secure_cookies: settings.public_url.starts_with("https://"),
+            sending,
         })
     }
 }

@@ -3,13 +3,13 @@
 use std::{future::Future, time::Duration};
 
 use apalis::prelude::*;
-use domain::matching::run::IndexCache;
+use domain::{matching::run::IndexCache, sending::SendingConfig};
 use sea_orm::DatabaseConnection;
 use tracing::Instrument;
 
 use crate::{
     Job, JobQueue,
-    jobs::{JobKind, Outcome, capture_outbox, import_listings, match_listings},
+    jobs::{JobKind, Outcome, capture_outbox, import_listings, match_listings, send_outbox},
     reconcile,
 };
 
@@ -28,14 +28,16 @@ pub struct JobContext {
     pub queue: JobQueue,
     /// Member indexes kept between matching jobs of this process.
     pub index_cache: IndexCache,
+    pub sending: SendingConfig,
 }
 
 impl JobContext {
-    pub fn new(db: DatabaseConnection, queue: JobQueue) -> Self {
+    pub fn new(db: DatabaseConnection, queue: JobQueue, sending: SendingConfig) -> Self {
         Self {
             db,
             queue,
             index_cache: IndexCache::default(),
+            sending,
         }
     }
 }
@@ -105,6 +107,7 @@ async fn handle(job: Job, context: Data<JobContext>, attempt: Attempt) -> Result
             }
             JobKind::MatchListings => match_listings::run(&context, job.tenant_id).await,
             JobKind::CaptureOutbox => capture_outbox::run(&context, job.tenant_id).await,
+            JobKind::SendOutbox => send_outbox::run(&context, job.tenant_id).await,
         }
     }
     .instrument(span.clone())

@@ -61,6 +61,11 @@ pub async fn requeue_mail_work(
             .await?;
         queued += 1;
     }
+    outbox::send::settle_interrupted(db, now).await?;
+    for tenant_id in outbox::send::tenants_with_due(db, now).await? {
+        queue.push(Job::new(tenant_id, JobKind::SendOutbox)).await?;
+        queued += 1;
+    }
     Ok(queued)
 }
 

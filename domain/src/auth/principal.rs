@@ -53,6 +53,9 @@ pub enum Permission {
     ManageApiKeys,
     /// Adding operators; never granted to an API key.
     ManageOperators,
+    /// Senders and their credentials, DKIM keys and the suppression list; never granted to an
+    /// API key.
+    ManageSending,
 }
 
 /// Who is calling. The tenant comes from here and from nowhere else.
@@ -118,7 +121,7 @@ impl Principal {
                 }
                 WriteMembers => scopes.contains(&ApiScope::MembersWrite),
                 ReadDeliveries => scopes.contains(&ApiScope::DeliveriesRead),
-                ManageApiKeys | ManageOperators => false,
+                ManageApiKeys | ManageOperators | ManageSending => false,
             },
         }
     }

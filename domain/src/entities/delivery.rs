@@ -23,6 +23,13 @@ pub struct Model {
     pub error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Send attempts made so far.
+    pub attempts: i32,
+    /// When a deferred delivery may be tried again.
+    pub next_attempt_at: Option<DateTimeUtc>,
+    pub sent_at: Option<DateTimeUtc>,
+    /// The sender that took (or last tried) the delivery.
+    pub sender_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,8 @@
 
 pub mod api_key;
 pub mod delivery;
+pub mod delivery_attempt;
+pub mod dkim_key;
 pub mod listing;
 pub mod listing_field;
 pub mod listing_import;
@@ -12,6 +14,9 @@ pub mod member;
 pub mod operator;
 pub mod profile_field;
 pub mod refresh_token;
+pub mod sender;
+pub mod suppression;
 pub mod template;
 pub mod tenant;
 pub mod tenant_lease;
+pub mod webhook_event;

@@ -15,6 +15,8 @@ pub struct Model {
     pub listing_count: i64,
     pub notify_on_change: bool,
     pub matching_revision: i64,
+    /// The sender the tenant's mail goes through; none means mail is captured in the outbox.
+    pub sender_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
-//! Rendering queued deliveries with the tenant's templates and keeping them in the outbox
-//! (captured mode) instead of sending them.
+//! Rendering queued deliveries with the tenant's templates. Without an active sender the mail
+//! is kept in the outbox (captured mode) instead of being sent; with one it becomes ready for
+//! [`super::send`].
 
 use std::collections::HashMap;
 
@@ -67,6 +68,12 @@ async fn capture_batches(
     captured: &mut usize,
 ) -> Result<()> {
     let tenant = tenants::get(db, tenant_id).await?;
+    // With an active sender, rendered mail waits for it; without one, it is captured.
+    let rendered_state = if tenant.sender_id.is_some() {
+        DeliveryState::Ready
+    } else {
+        DeliveryState::Captured
+    };
     let listing_schema = schema::get(db, tenant_id).await?;
     let mut compiled: HashMap<(TemplateKind, Locale), Result<Template, mail::TemplateError>> =
         HashMap::new();
@@ -120,7 +127,7 @@ async fn capture_batches(
                         .to_owned(),
                 ),
             };
-            store(&tx, tenant_id, row.id, outcome).await?;
+            store(&tx, tenant_id, row.id, rendered_state, outcome).await?;
             *captured += 1;
         }
         tx.commit().await?;
@@ -171,6 +178,7 @@ async fn store(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
     delivery_id: Uuid,
+    rendered_state: DeliveryState,
     outcome: Result<Stored, String>,
 ) -> Result<()> {
     let now = Utc::now();
@@ -184,7 +192,7 @@ async fn store(
             update
                 .col_expr(
                     delivery::Column::State,
-                    Expr::value(DeliveryState::Captured.as_str()),
+                    Expr::value(rendered_state.as_str()),
                 )
                 .col_expr(delivery::Column::Subject, Expr::value(stored.subject))
                 .col_expr(delivery::Column::TextBody, Expr::value(stored.text))

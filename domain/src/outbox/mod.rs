@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod context;
 pub mod digests;
+pub mod send;
 pub mod templates;
 
 use chrono::{DateTime, Utc};
@@ -27,6 +28,10 @@ use crate::{
     matching::{MemberProfile, Rule, explanation, rules, store},
     members::{profile, profile_fields},
 };
+
+/// An item found for a delivery: (delivery, listing, member, rule, rule name if recorded,
+/// update).
+type FoundItem = (Uuid, Uuid, Uuid, Uuid, Option<String>, bool);
 
 /// Ids per `IN (...)` list, which keeps bind parameters under SQLite's and PostgreSQL's limits.
 const IN_LIST_CHUNK: usize = 1_000;
@@ -76,8 +81,19 @@ pub enum DeliveryState {
     Queued,
     /// Rendered and kept in the outbox instead of being sent.
     Captured,
-    /// Could not be rendered (a template error); `error` contains the reason.
+    /// Could not be rendered (a template error), or sending failed for good; `error`
+    /// contains the reason.
     Failed,
+    /// Rendered, waiting for the tenant's sender (also between attempts).
+    Ready,
+    /// Claimed by a worker that is sending it.
+    Sending,
+    /// Accepted by the sender's server or API.
+    Sent,
+    /// Rejected for good by the recipient's server (a hard bounce).
+    Bounced,
+    /// Not sent, because the address is on the tenant's suppression list.
+    Suppressed,
 }
 
 impl DeliveryState {
@@ -87,13 +103,28 @@ impl DeliveryState {
             DeliveryState::Queued => "queued",
             DeliveryState::Captured => "captured",
             DeliveryState::Failed => "failed",
+            DeliveryState::Ready => "ready",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Bounced => "bounced",
+            DeliveryState::Suppressed => "suppressed",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Collecting, Self::Queued, Self::Captured, Self::Failed]
-            .into_iter()
-            .find(|state| state.as_str() == value)
+        [
+            Self::Collecting,
+            Self::Queued,
+            Self::Captured,
+            Self::Failed,
+            Self::Ready,
+            Self::Sending,
+            Self::Sent,
+            Self::Bounced,
+            Self::Suppressed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == value)
     }
 }
 
@@ -248,8 +279,7 @@ pub(crate) async fn items_of(
     tenant_id: TenantId,
     delivery_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<DeliveryItem>>> {
-    // (delivery, listing, member, rule, rule name if recorded, update)
-    let mut found: Vec<(Uuid, Uuid, Uuid, Uuid, Option<String>, bool)> = Vec::new();
+    let mut found: Vec<FoundItem> = Vec::new();
     // The listings each delivery carries: an instant mail names its listing, a digest's are
     // in `digest_items`.
     let mut carried: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
@@ -384,7 +414,7 @@ impl Explainer {
     async fn load(
         db: &impl sea_orm::ConnectionTrait,
         tenant_id: TenantId,
-        items: &[(Uuid, Uuid, Uuid, Uuid, Option<String>, bool)],
+        items: &[FoundItem],
     ) -> Result<Self> {
         let listing_fields = crate::listings::schema::get(db, tenant_id).await?;
         let profile_fields = profile_fields::get(db, tenant_id).await?;

@@ -10,6 +10,7 @@ mod listings;
 mod matching;
 mod members;
 mod outbox;
+mod sending;
 mod tenant;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -39,6 +40,7 @@ pub struct Query(
     members::MemberQuery,
     matching::MatchingQuery,
     outbox::OutboxQuery,
+    sending::SendingQuery,
 );
 
 /// Changes. All but `signUp`, `logIn`, `refreshSession` and `logOut` need credentials.
@@ -52,6 +54,7 @@ pub struct Mutation(
     members::MemberMutation,
     matching::MatchingMutation,
     outbox::OutboxMutation,
+    sending::SendingMutation,
 );
 
 pub type TayoriSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -48,8 +48,18 @@ pub enum DeliveryStateValue {
     Queued,
     /// Rendered and kept in the outbox (test mode: nothing is sent).
     Captured,
-    /// Could not be rendered; see `error`.
+    /// Could not be rendered, or sending failed for good; see `error` and `attempts`.
     Failed,
+    /// Rendered; waiting for the tenant's sender (also between attempts).
+    Ready,
+    /// Being sent by a worker.
+    Sending,
+    /// Accepted by the sender's server or API.
+    Sent,
+    /// Rejected for good by the recipient's server; the address is now suppressed.
+    Bounced,
+    /// Not sent: the address is on the suppression list.
+    Suppressed,
 }
 
 impl From<DeliveryState> for DeliveryStateValue {
@@ -59,6 +69,11 @@ impl From<DeliveryState> for DeliveryStateValue {
             DeliveryState::Queued => DeliveryStateValue::Queued,
             DeliveryState::Captured => DeliveryStateValue::Captured,
             DeliveryState::Failed => DeliveryStateValue::Failed,
+            DeliveryState::Ready => DeliveryStateValue::Ready,
+            DeliveryState::Sending => DeliveryStateValue::Sending,
+            DeliveryState::Sent => DeliveryStateValue::Sent,
+            DeliveryState::Bounced => DeliveryStateValue::Bounced,
+            DeliveryState::Suppressed => DeliveryStateValue::Suppressed,
         }
     }
 }
@@ -70,6 +85,11 @@ impl From<DeliveryStateValue> for DeliveryState {
             DeliveryStateValue::Queued => DeliveryState::Queued,
             DeliveryStateValue::Captured => DeliveryState::Captured,
             DeliveryStateValue::Failed => DeliveryState::Failed,
+            DeliveryStateValue::Ready => DeliveryState::Ready,
+            DeliveryStateValue::Sending => DeliveryState::Sending,
+            DeliveryStateValue::Sent => DeliveryState::Sent,
+            DeliveryStateValue::Bounced => DeliveryState::Bounced,
+            DeliveryStateValue::Suppressed => DeliveryState::Suppressed,
         }
     }
 }
@@ -136,8 +156,43 @@ pub struct Delivery {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One hand-over of a delivery to a sender, with the reply.
+#[derive(SimpleObject)]
+pub struct DeliveryAttempt {
+    /// When the attempt started.
+    pub started_at: DateTime<Utc>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: i32,
+    /// `sent`, `deferred` (retried later), `bounced`, `failed` or `paused` (the sender's
+    /// settings are wrong).
+    pub outcome: String,
+    /// The fault's stable code, such as `authentication_failed`.
+    pub fault_code: Option<String>,
+    /// The server's or API's reply.
+    pub response: String,
+}
+
 #[async_graphql::ComplexObject]
 impl Delivery {
+    /// Each attempt to send the mail, oldest first.
+    async fn attempts(&self, ctx: &Context<'_>) -> ApiResult<Vec<DeliveryAttempt>> {
+        let tenant_id = ctx.authorize(Permission::ReadDeliveries)?;
+        let delivery_id = parse_id("id", &self.id).api(ctx)?;
+        let rows = outbox::send::attempts(&ctx.state().db, tenant_id, delivery_id)
+            .await
+            .api(ctx)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| DeliveryAttempt {
+                started_at: row.started_at,
+                duration_ms: row.duration_ms,
+                outcome: row.outcome,
+                fault_code: row.fault_code,
+                response: row.response,
+            })
+            .collect())
+    }
+
     /// The listings in this mail, with the rule and values that matched each ("why did this
     /// member get this?").
     async fn items(&self, ctx: &Context<'_>) -> ApiResult<Vec<DeliveryItem>> {

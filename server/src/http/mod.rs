@@ -2,6 +2,8 @@
 
 mod health;
 mod static_files;
+mod unsubscribe;
+mod webhooks;
 
 use axum::{Router, extract::DefaultBodyLimit, http::HeaderValue, routing::get};
 use domain::settings::ServerSettings;
@@ -51,6 +53,14 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
     Router::new()
         .route("/graphql", axum::routing::post(graphql::handler))
         .route("/health", get(health::handler))
+        .route(
+            "/u/{token}",
+            get(unsubscribe::show).post(unsubscribe::apply),
+        )
+        .route(
+            "/webhooks/mailgun/{sender_id}",
+            axum::routing::post(webhooks::mailgun),
+        )
         .fallback_service(static_files::service(&settings.web_dir))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(

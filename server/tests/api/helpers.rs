@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use domain::settings::{DatabaseSettings, LogFormat, QueueBackend, QueueSettings, ServerSettings};
+use domain::{
+    sending::SendingConfig,
+    settings::{DatabaseSettings, LogFormat, QueueBackend, QueueSettings, ServerSettings},
+};
 use serde_json::{Value, json};
 use server::App;
 use tokio::sync::oneshot;
@@ -150,6 +153,16 @@ pub fn tokyo_schema() -> Value {
 
 /// Starts a server over a fresh database and queue, with two in-process workers.
 pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
+    spawn_app_with(database, queue, |_| {}).await
+}
+
+/// Like [`spawn_app`], with the sending configuration adjusted by `configure` (its public URL
+/// is the server's own address).
+pub async fn spawn_app_with(
+    database: Database,
+    queue: Queue,
+    configure: impl FnOnce(&mut SendingConfig),
+) -> TestApp {
     let temp = tempfile::tempdir().expect("temp dir");
     let database_url = match database {
         Database::Sqlite => format!(
@@ -180,12 +193,16 @@ pub async fn spawn_app(database: Database, queue: Queue) -> TestApp {
     };
     domain::telemetry::init(LogFormat::Pretty);
 
-    let app = App::build(settings).await.expect("app failed to build");
-    let state = app.state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
+    let mut sending = SendingConfig::for_tests(&address);
+    configure(&mut sending);
+    let app = App::build_with(settings, sending)
+        .await
+        .expect("app failed to build");
+    let state = app.state.clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let stop = async move {

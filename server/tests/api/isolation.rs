@@ -53,6 +53,20 @@ const COVERED_FIELDS: &[&str] = &[
     "setNotifyOnChange",
     "saveMailTemplate",
     "resetMailTemplate",
+    "senders",
+    "rateLimitPresets",
+    "suppressions",
+    "dkimKeys",
+    "createSender",
+    "updateSender",
+    "deleteSender",
+    "activateSender",
+    "checkSender",
+    "sendTestMail",
+    "addSuppression",
+    "removeSuppression",
+    "generateDkimKey",
+    "deleteDkimKey",
 ];
 
 async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
@@ -394,6 +408,117 @@ async fn second_tenant_cannot_reach_first_tenants_mail(database: Database) {
     app.stop().await;
 }
 on_both_databases!(second_tenant_cannot_reach_first_tenants_mail);
+
+/// Senders, DKIM keys and the suppression list of one tenant are out of reach of another
+/// tenant's operator, and API keys cannot manage sending at all.
+async fn second_tenant_cannot_reach_first_tenants_senders(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let first = app.sign_up("tsubaki").await;
+    let second = app.sign_up("momiji").await;
+    let input = json!({
+        "name": "秘密のサーバー", "fromAddress": "info@example.jp",
+        "smtp": { "host": "127.0.0.1", "port": 1, "tls": "STARTTLS", "username": "u", "password": "secret-password" },
+    });
+    let created = app
+        .graphql(
+            Some(&first),
+            "mutation($input: SenderInput!) { createSender(input: $input, verify: false) { id } }",
+            json!({ "input": input }),
+        )
+        .await;
+    let sender_id = created["data"]["createSender"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    app.graphql(
+        Some(&first),
+        "mutation { addSuppression(address: \"secret@example.jp\") generateDkimKey(domain: \"example.jp\", algorithm: ED25519) { selector } }",
+        json!({}),
+    )
+    .await;
+
+    let reads = app
+        .graphql(
+            Some(&second),
+            "{ senders { id } suppressions { address } dkimKeys { domain } rateLimitPresets { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reads["data"]["senders"], json!([]), "{reads}");
+    assert_eq!(reads["data"]["suppressions"], json!([]), "{reads}");
+    assert_eq!(reads["data"]["dkimKeys"], json!([]), "{reads}");
+    assert!(
+        !reads["data"]["rateLimitPresets"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let by_id = [
+        "mutation($id: ID!, $input: SenderInput!) { updateSender(id: $id, input: $input, verify: false) { id } }",
+        "mutation($id: ID!) { deleteSender(id: $id) }",
+        "mutation($id: ID!) { activateSender(id: $id) { id } }",
+        "mutation($id: ID!) { checkSender(id: $id) { ok } }",
+        "mutation($id: ID!) { sendTestMail(id: $id, to: \"x@example.jp\") { ok } }",
+    ];
+    for query in by_id {
+        let body = app
+            .graphql(
+                Some(&second),
+                query,
+                json!({ "id": sender_id, "input": input }),
+            )
+            .await;
+        assert_eq!(error_code(&body), "NOT_FOUND", "{query}: {body}");
+    }
+    let body = app
+        .graphql(
+            Some(&second),
+            "mutation { removeSuppression(address: \"secret@example.jp\") deleteDkimKey(domain: \"example.jp\") addSuppression(address: \"own@example.jp\") generateDkimKey(domain: \"example.jp\", algorithm: ED25519) { domain } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["removeSuppression"], false, "{body}");
+    assert_eq!(body["data"]["deleteDkimKey"], false, "{body}");
+
+    let key = app
+        .create_api_key(&second, &["MEMBERS_WRITE", "DELIVERIES_READ"])
+        .await;
+    let body = app
+        .graphql(
+            Some(&key),
+            "mutation($input: SenderInput!) { createSender(input: $input, verify: false) { id } }",
+            json!({ "input": input }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+
+    let mine = app
+        .graphql(
+            Some(&first),
+            "{ senders { id name } suppressions { address } dkimKeys { domain } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["data"]["senders"][0]["name"], "秘密のサーバー");
+    assert_eq!(
+        mine["data"]["suppressions"],
+        json!([{ "address": "secret@example.jp" }])
+    );
+    assert_eq!(
+        mine["data"]["dkimKeys"],
+        json!([{ "domain": "example.jp" }])
+    );
+    let body = app
+        .graphql(Some(&first), "{ senders { smtp { username } } }", json!({}))
+        .await;
+    assert!(
+        !body.to_string().contains("secret-password"),
+        "credentials are never returned"
+    );
+    app.stop().await;
+}
+on_both_databases!(second_tenant_cannot_reach_first_tenants_senders);
 
 #[tokio::test]
 async fn every_root_field_is_covered_by_isolation_test() {

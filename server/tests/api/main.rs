@@ -17,3 +17,4 @@ mod listings;
 mod matching;
 mod migrations;
 mod schema_sdl;
+mod sending;

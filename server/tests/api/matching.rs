@@ -24,7 +24,7 @@ const DELIVERIES: &str = "query($member: ID) { deliveries(first: 200, memberId: 
 
 /// A rental tenant: ward, rent (a number or a range), rooms (read from the floor plan), title
 /// and minutes on foot from the station.
-async fn rental_tenant(app: &TestApp, slug: &str) -> String {
+pub(crate) async fn rental_tenant(app: &TestApp, slug: &str) -> String {
     let token = app.sign_up(slug).await;
     let schema = json!([
         { "name": "title", "fieldType": "TEXT", "labelJa": "物件名", "labelEn": "Title", "required": true },
@@ -72,7 +72,12 @@ async fn create_rule(app: &TestApp, token: &str, name: &str, clauses: Value) -> 
         .to_owned()
 }
 
-async fn create_member(app: &TestApp, token: &str, email: &str, profile: Value) -> String {
+pub(crate) async fn create_member(
+    app: &TestApp,
+    token: &str,
+    email: &str,
+    profile: Value,
+) -> String {
     let body = app
         .graphql(
             Some(token),
@@ -86,7 +91,7 @@ async fn create_member(app: &TestApp, token: &str, email: &str, profile: Value) 
         .to_owned()
 }
 
-async fn upsert(app: &TestApp, token: &str, listings: Value) -> Value {
+pub(crate) async fn upsert(app: &TestApp, token: &str, listings: Value) -> Value {
     let body = app
         .graphql(Some(token), UPSERT, json!({ "listings": listings }))
         .await;
@@ -95,7 +100,7 @@ async fn upsert(app: &TestApp, token: &str, listings: Value) -> Value {
 }
 
 /// Waits until no listing waits for matching and no delivery waits for rendering.
-async fn settle(app: &TestApp) {
+pub(crate) async fn settle(app: &TestApp) {
     let db = &app.state.db;
     for _ in 0..300 {
         let pending = domain::matching::run::tenants_with_pending(db)
@@ -110,7 +115,7 @@ async fn settle(app: &TestApp) {
     panic!("matching and the outbox did not settle within 30 s");
 }
 
-async fn deliveries(app: &TestApp, token: &str, member: Option<&str>) -> Vec<Value> {
+pub(crate) async fn deliveries(app: &TestApp, token: &str, member: Option<&str>) -> Vec<Value> {
     let body = app
         .graphql(Some(token), DELIVERIES, json!({ "member": member }))
         .await;
@@ -138,13 +143,13 @@ fn mailed(deliveries: &[Value]) -> BTreeMap<String, BTreeMap<String, usize>> {
     by_address
 }
 
-fn l1(rent: i64) -> Value {
+pub(crate) fn l1(rent: i64) -> Value {
     json!([{ "externalId": "TK-000123", "fields": {
         "title": "渋谷 2LDK ペット可 駅徒歩4分", "area": "渋谷区", "rent": rent, "rooms": "2LDK", "walk": 4,
     }}])
 }
 
-async fn three_rules(app: &TestApp, token: &str) -> [String; 3] {
+pub(crate) async fn three_rules(app: &TestApp, token: &str) -> [String; 3] {
     [
         create_rule(app, token, "エリアと賃料", json!([
             { "listingField": "area", "operator": "IN_SET", "profileField": "areas" },

@@ -3,6 +3,7 @@
 pub mod capture_outbox;
 pub mod import_listings;
 pub mod match_listings;
+pub mod send_outbox;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -27,6 +28,8 @@ pub enum JobKind {
     MatchListings,
     /// Renders the tenant's queued deliveries into the outbox.
     CaptureOutbox,
+    /// Sends a batch of the tenant's ready deliveries through its active sender.
+    SendOutbox,
 }
 
 /// What a handler decided: finished (successfully or for good), or worth another attempt.
@@ -51,6 +54,7 @@ impl Job {
             JobKind::ImportListings { .. } => "import_listings",
             JobKind::MatchListings => "match_listings",
             JobKind::CaptureOutbox => "capture_outbox",
+            JobKind::SendOutbox => "send_outbox",
         }
     }
 }

@@ -1,0 +1,129 @@
+//! The one-click unsubscribe link of every mail (RFC 8058): `POST /u/{token}` unsubscribes at
+//! once, without login or cookie, and responds with 200 (never a redirect). `GET` shows what the link
+//! will do and a button, and changes nothing, because link scanners fetch every URL.
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use domain::{
+    Locale,
+    sending::unsubscribe::{self, Subscription},
+};
+
+use crate::AppState;
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = locale_of(&headers);
+    match unsubscribe::find(&state.db, &state.sending.secrets, &token).await {
+        Ok(Some(subscription)) => page(StatusCode::OK, locale, &confirm(&subscription, locale)),
+        Ok(None) => not_found(locale),
+        Err(error) => failure(locale, &error),
+    }
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let locale = locale_of(&headers);
+    match unsubscribe::apply(&state.db, &state.sending.secrets, &token).await {
+        Ok(Some(subscription)) => page(StatusCode::OK, locale, &done(&subscription, locale)),
+        Ok(None) => not_found(locale),
+        Err(error) => failure(locale, &error),
+    }
+}
+
+fn locale_of(headers: &HeaderMap) -> Locale {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .map_or(Locale::Ja, Locale::from_accept_language)
+}
+
+fn confirm(subscription: &Subscription, locale: Locale) -> String {
+    let tenant = escape(&subscription.tenant_name);
+    let address = escape(&subscription.masked_address);
+    if subscription.already_unsubscribed {
+        return match locale {
+            Locale::Ja => format!(
+                "<h1>配信停止済みです</h1><p>{address} への{tenant}からのメールは既に停止しています。</p>"
+            ),
+            Locale::En => format!(
+                "<h1>Already unsubscribed</h1><p>{tenant} no longer sends mail to {address}.</p>"
+            ),
+        };
+    }
+    let (title, text, button) = match locale {
+        Locale::Ja => (
+            "メール配信の停止".to_owned(),
+            format!("{tenant}から {address} へのメールをすべて停止します。"),
+            "配信を停止する",
+        ),
+        Locale::En => (
+            "Unsubscribe".to_owned(),
+            format!("Stop all mail from {tenant} to {address}."),
+            "Unsubscribe",
+        ),
+    };
+    format!(
+        "<h1>{title}</h1><p>{text}</p>\
+         <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\" style=\"padding:0.6em 1.4em;font-size:1rem\">{button}</button></form>"
+    )
+}
+
+fn done(subscription: &Subscription, locale: Locale) -> String {
+    let tenant = escape(&subscription.tenant_name);
+    let address = escape(&subscription.masked_address);
+    match locale {
+        Locale::Ja => format!(
+            "<h1>配信を停止しました</h1><p>{tenant}から {address} へのメールは今後送信されません。</p>"
+        ),
+        Locale::En => format!(
+            "<h1>You are unsubscribed</h1><p>{tenant} will send no more mail to {address}.</p>"
+        ),
+    }
+}
+
+fn not_found(locale: Locale) -> Response {
+    let body = locale.pick(
+        "<h1>リンクが無効です</h1><p>このリンクは使えません。届いたメールのリンクをそのまま開いてください。</p>",
+        "<h1>Invalid link</h1><p>This link does not work. Open the link from the mail as it is.</p>",
+    );
+    page(StatusCode::NOT_FOUND, locale, body)
+}
+
+fn failure(locale: Locale, error: &domain::Error) -> Response {
+    tracing::error!(error = ?error, "unsubscribe link failed");
+    let body = locale.pick(
+        "<h1>処理できませんでした</h1><p>時間をおいてもう一度お試しください。</p>",
+        "<h1>Something went wrong</h1><p>Please try again in a few minutes.</p>",
+    );
+    page(StatusCode::SERVICE_UNAVAILABLE, locale, body)
+}
+
+fn page(status: StatusCode, locale: Locale, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>Tayori</title></head>\
+         <body style=\"font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.6\">\
+         {body}</body></html>",
+        locale.as_str()
+    );
+    (status, Html(html)).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
