@@ -29,6 +29,7 @@ use domain::{
     },
     members::{self, profile_fields},
     outbox::{DeliveryKind, DeliveryState, capture, digests},
+    sending::SendingConfig,
     tenants,
 };
 use rand::{
@@ -136,7 +137,11 @@ impl DemoReport {
 }
 
 /// Builds the demo tenant. The database must be migrated.
-pub async fn run(db: &DatabaseConnection, options: &DemoOptions) -> anyhow::Result<DemoReport> {
+pub async fn run(
+    db: &DatabaseConnection,
+    sending: &SendingConfig,
+    options: &DemoOptions,
+) -> anyhow::Result<DemoReport> {
     let listings = read_listings(&options.csv)?;
     if options.members > members::import::MAX_ROWS {
         bail!(
@@ -227,7 +232,7 @@ pub async fn run(db: &DatabaseConnection, options: &DemoOptions) -> anyhow::Resu
 
     if options.render_outbox {
         let started = Instant::now();
-        capture_until_done(db, tenant_id).await?;
+        capture_until_done(db, sending, tenant_id).await?;
         times.outbox_rendered = Some(started.elapsed());
     }
 
@@ -791,9 +796,13 @@ async fn bundle_all_digests(
 }
 
 /// Renders every queued delivery, waiting like [`match_until_done`] for a server's worker.
-async fn capture_until_done(db: &DatabaseConnection, tenant_id: TenantId) -> anyhow::Result<()> {
+async fn capture_until_done(
+    db: &DatabaseConnection,
+    sending: &SendingConfig,
+    tenant_id: TenantId,
+) -> anyhow::Result<()> {
     loop {
-        capture::capture_queued(db, tenant_id).await?;
+        capture::capture_queued(db, sending, tenant_id).await?;
         let queued = delivery::Entity::find()
             .filter(delivery::Column::TenantId.eq(tenant_id.0))
             .filter(delivery::Column::State.eq(DeliveryState::Queued.as_str()))

@@ -20,6 +20,7 @@ use crate::{
     error::Result,
     leases,
     listings::schema,
+    sending::{SendingConfig, unsubscribe},
     tenants,
 };
 
@@ -29,16 +30,21 @@ const BATCH: u64 = 200;
 /// Ids per `IN (...)` list; keeps bind parameters under SQLite's and PostgreSQL's limits.
 const IN_LIST_CHUNK: usize = 1_000;
 
-/// Renders and captures every queued delivery of the tenant; returns how many it captured.
-/// Returns 0 at once when another worker holds the tenant's outbox lease.
-pub async fn capture_queued(db: &DatabaseConnection, tenant_id: TenantId) -> Result<usize> {
+/// Renders every queued delivery of the tenant; returns how many it rendered. Returns 0 at
+/// once when another worker holds the tenant's outbox lease. `sending` gives each mail its
+/// unsubscribe link.
+pub async fn capture_queued(
+    db: &DatabaseConnection,
+    sending: &SendingConfig,
+    tenant_id: TenantId,
+) -> Result<usize> {
     let holder = Uuid::now_v7();
     let mut captured = 0;
     loop {
         if !leases::acquire(db, tenant_id, LEASE, holder, LEASE_TTL, Utc::now()).await? {
             return Ok(captured);
         }
-        let outcome = capture_batches(db, tenant_id, holder, &mut captured).await;
+        let outcome = capture_batches(db, sending, tenant_id, holder, &mut captured).await;
         leases::release(db, tenant_id, LEASE, holder).await?;
         outcome?;
         if next_queued(db, tenant_id, 1).await?.is_empty() {
@@ -63,6 +69,7 @@ async fn next_queued(
 
 async fn capture_batches(
     db: &DatabaseConnection,
+    sending: &SendingConfig,
     tenant_id: TenantId,
     holder: Uuid,
     captured: &mut usize,
@@ -107,7 +114,9 @@ async fn capture_batches(
             }
             let template = &compiled[&(template_kind, locale)];
             let items = entries.remove(&row.id).unwrap_or_default();
+            let unsubscribe = unsubscribe::url(&sending.secrets, &sending.public_url, row.id);
             let context = render_context(
+                &unsubscribe,
                 &tenant,
                 &listing_schema,
                 &listings,
@@ -239,6 +248,7 @@ async fn load_listings(
 
 /// Builds the template context of a delivery, or `None` when none of its listings exist any more.
 fn render_context(
+    unsubscribe_url: &str,
     tenant: &crate::entities::tenant::Model,
     listing_schema: &[crate::listings::ListingField],
     listings: &HashMap<Uuid, listing::Model>,
@@ -270,6 +280,7 @@ fn render_context(
         return None;
     }
     let mut context = context::base(tenant, &row.to_address, locale);
+    context["unsubscribe_url"] = Value::from(unsubscribe_url);
     match kind {
         DeliveryKind::Digest => {
             context["count"] = Value::from(shown.len());

@@ -4,7 +4,10 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, bail};
-use domain::settings::{DatabaseSettings, Environment};
+use domain::{
+    sending::SendingConfig,
+    settings::{DEFAULT_LISTEN, DatabaseSettings, Environment, Source},
+};
 use server::demo::{self, DemoOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -99,7 +102,13 @@ async fn run() -> anyhow::Result<()> {
     };
     let database = domain::db::redact_url(&settings.url);
     let db = domain::db::connect_and_migrate(&settings).await?;
-    let report = demo::run(&db, &arguments.options).await?;
+    // The links in rendered mail must verify with the key of the server that serves them, so
+    // the demo reads the same settings as the server.
+    let public_url = Environment
+        .get("TAYORI_PUBLIC_URL")
+        .unwrap_or_else(|| format!("http://{DEFAULT_LISTEN}"));
+    let sending = SendingConfig::load(&Environment, &public_url)?;
+    let report = demo::run(&db, &sending, &arguments.options).await?;
     print!("{}", demo::format_report(&report, &database));
     db.close().await?;
     Ok(())

@@ -146,7 +146,7 @@ async fn demo_matches_equal_plain_filter(database: Database) {
         csv: sample_csv(),
         ..DemoOptions::default()
     };
-    let report = demo::run(db, &options).await.unwrap();
+    let report = demo::run(db, &app.state.sending, &options).await.unwrap();
     let rows = read_rows();
     assert_eq!(report.listings, rows.len() as u64);
     assert_eq!(report.listings_rejected, 0);

@@ -660,7 +660,7 @@ async fn daily_member_gets_one_digest(database: Database) {
             .unwrap(),
         0
     );
-    domain::outbox::capture::capture_queued(db, tenants[0])
+    domain::outbox::capture::capture_queued(db, &app.state.sending, tenants[0])
         .await
         .unwrap();
 

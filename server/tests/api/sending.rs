@@ -22,7 +22,7 @@ use crate::{
 const CREATE_SENDER: &str = "mutation($input: SenderInput!, $verify: Boolean! = true) { createSender(input: $input, verify: $verify) { id kind smtp { tls port } mailgun { webhookUrl } paused { code message } } }";
 const ACTIVATE: &str = "mutation($id: ID) { activateSender(id: $id) { id active } }";
 const SENDERS: &str = "{ senders { id active paused { code message } } }";
-const MAIL: &str = "query($member: ID) { deliveries(first: 50, memberId: $member) { nodes { id state toAddress messageId error attempts { outcome faultCode response } } } }";
+const MAIL: &str = "query($member: ID) { deliveries(first: 50, memberId: $member) { nodes { id state toAddress subject messageId error attempts { outcome faultCode response } } } }";
 
 async fn app_with_smtp(database: Database, smtp: &TestSmtp) -> TestApp {
     let ca = smtp.ca_pem();
@@ -108,12 +108,18 @@ fn shibuya_member() -> Value {
 
 /// Waits until matching, rendering and every due send have finished.
 async fn settle_sending(app: &TestApp) {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     for _ in 0..300 {
         settle(app).await;
         let due = send::tenants_with_due(&app.state.db, Utc::now())
             .await
             .unwrap();
-        if due.is_empty() {
+        let in_flight = domain::entities::delivery::Entity::find()
+            .filter(domain::entities::delivery::Column::State.eq("sending"))
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        if due.is_empty() && in_flight == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -654,3 +660,105 @@ async fn mailgun_sends_in_its_region_and_webhooks_suppress(database: Database) {
     app.stop().await;
 }
 on_both_databases!(mailgun_sends_in_its_region_and_webhooks_suppress);
+
+/// Decodes an unfolded header of RFC 2047 B-encoded UTF-8 words, checking that each word is at
+/// most 75 characters and decodes to whole characters on its own.
+fn decode_words(value: &str) -> String {
+    use base64::Engine;
+    let mut decoded = String::new();
+    for word in value.split_whitespace() {
+        assert!(
+            word.len() <= 75,
+            "encoded word over 75 characters: {word} in {value}"
+        );
+        let lower = word.to_ascii_lowercase();
+        let payload = lower
+            .strip_prefix("=?utf-8?b?")
+            .and_then(|_| word.get(10..word.len() - 2))
+            .unwrap_or_else(|| panic!("not a B-encoded UTF-8 word: {word}"));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(payload)
+            .unwrap();
+        decoded.push_str(&String::from_utf8(bytes).expect("a word splits a character"));
+    }
+    decoded
+}
+
+/// A long Japanese subject and a one-line HTML body of 3,000 characters arrive intact within
+/// the line limits. Carrier addresses that break RFC 5322 bounce alone with the reason, and
+/// the other members get their one mail.
+async fn long_text_is_encoded_and_bad_addresses_fail_alone(database: Database) {
+    let smtp = TestSmtp::start().await.unwrap();
+    let app = app_with_smtp(database, &smtp).await;
+    let (token, _) = sending_tenant(&app, &smtp, "encodings").await;
+    let subject = "【新着】渋谷区 2LDK 賃料9.8万円 駅徒歩5分 ペット可 南向き角部屋のご案内";
+    let html = format!(
+        "<p>{}<a href=\"https://bukken.example.jp/detail?id=TK-000123&utm_source=mail&utm_campaign=shinchaku\">詳細を見る</a>{}</p>",
+        "物件のご案内です。".repeat(110),
+        "お問い合わせください。".repeat(150),
+    );
+    let body = app
+        .graphql(
+            Some(&token),
+            "mutation($subject: String!, $html: String!, $text: String!) { saveMailTemplate(kind: LISTING, locale: JA, subject: $subject, html: $html, text: $text) { customized } }",
+            json!({ "subject": subject.repeat(12), "html": html, "text": "長い本文です。".repeat(170) }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["saveMailTemplate"]["customized"], true,
+        "{body}"
+    );
+    let addresses = [
+        "yamada.taro@example.com",
+        "taro..hanako@docomo.ne.jp",
+        "hanako.@ezweb.ne.jp",
+        ".sato@example.jp",
+        "suzuki@example.com",
+    ];
+    let mut members = Vec::new();
+    for address in addresses {
+        members.push(create_member(&app, &token, address, shibuya_member()).await);
+    }
+    upsert(&app, &token, l1(98_000)).await;
+    settle_sending(&app).await;
+
+    let received = smtp.messages().unwrap();
+    let mut recipients: Vec<String> = received.iter().flat_map(|m| m.rcpt_tos.clone()).collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        ["suzuki@example.com", "yamada.taro@example.com"]
+    );
+    // The renderer cuts long subjects; the header carries the stored subject exactly.
+    let stored = mail_of(&app, &token, &members[0]).await[0]["subject"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(stored.starts_with(&subject.repeat(3)), "{stored}");
+    for message in &received {
+        let raw = String::from_utf8(message.raw.clone()).unwrap();
+        let longest = raw.split("\r\n").map(str::len).max().unwrap();
+        assert!(longest <= 998, "a line of {longest} octets");
+        assert_eq!(decode_words(&header(&raw, "Subject").unwrap()), stored);
+        let from = header(&raw, "From").unwrap();
+        assert!(from.ends_with("<info@example.jp>"), "{from}");
+        assert!(from.starts_with("=?utf-8?"), "{from}");
+    }
+    for (address, member) in addresses.iter().zip(&members).skip(1).take(3) {
+        let mail = mail_of(&app, &token, member).await;
+        assert_eq!(mail.len(), 1, "{address}");
+        // An address that cannot be sent to is treated like a hard bounce: suppressed, never
+        // retried.
+        assert_eq!(mail[0]["state"], "BOUNCED", "{address}: {mail:?}");
+        assert_eq!(
+            mail[0]["attempts"].as_array().unwrap().len(),
+            1,
+            "not retried"
+        );
+        assert_eq!(mail[0]["attempts"][0]["faultCode"], "invalid_recipient");
+        let error = mail[0]["error"].as_str().unwrap();
+        assert!(!error.is_empty(), "{address} failed without a reason");
+    }
+    app.stop().await;
+}
+on_both_databases!(long_text_is_encoded_and_bad_addresses_fail_alone);

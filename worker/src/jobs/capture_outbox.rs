@@ -7,7 +7,7 @@ use super::{JobKind, Outcome};
 use crate::{Job, JobContext};
 
 pub async fn run(context: &JobContext, tenant_id: TenantId) -> Outcome {
-    let rendered = match capture::capture_queued(&context.db, tenant_id).await {
+    let rendered = match capture::capture_queued(&context.db, &context.sending, tenant_id).await {
         Ok(rendered) => rendered,
         Err(error) => return Outcome::Retry(error.into()),
     };
