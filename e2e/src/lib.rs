@@ -45,6 +45,8 @@ pub struct Deployment {
     pub database_url: String,
     pub redis_url: String,
     pub queue_name: String,
+    /// The `TAYORI_SECRET_KEY` shared by the deployment's server and workers.
+    pub secret_key: String,
 }
 
 impl Deployment {
@@ -74,6 +76,8 @@ impl Deployment {
             redis_url: std::env::var("TAYORI_TEST_REDIS_URL")
                 .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned()),
             queue_name: format!("tayori-e2e-{suffix}"),
+            // Only needs to be shared and well-formed; this deployment stores no real secrets.
+            secret_key: format!("{:064x}", nanos),
         })
     }
 }
@@ -103,6 +107,7 @@ impl WorkerProcess {
             .env("DATABASE_URL", &deployment.database_url)
             .env("REDIS_URL", &deployment.redis_url)
             .env("TAYORI_QUEUE_NAME", &deployment.queue_name)
+            .env("TAYORI_SECRET_KEY", &deployment.secret_key)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -167,6 +172,10 @@ impl ServerProcess {
                 "TAYORI_IN_PROCESS_WORKERS".to_owned(),
                 in_process_workers.to_string(),
             ),
+            (
+                "TAYORI_SECRET_KEY".to_owned(),
+                deployment.secret_key.clone(),
+            ),
         ];
         Self::spawn(environment, tempfile::tempdir()?).await
     }
@@ -186,6 +195,10 @@ impl ServerProcess {
         let url = format!("http://127.0.0.1:{port}");
         let process = Command::new(binary("server")?)
             .env_remove("REDIS_URL")
+            .env(
+                "TAYORI_SECRET_KEY_FILE",
+                data.path().join("tayori-secret.key"),
+            )
             .envs(environment)
             .env("TAYORI_LISTEN", format!("127.0.0.1:{port}"))
             .env("TAYORI_WEB_DIR", &web_dir)

@@ -126,23 +126,30 @@ fn read_or_create(path: &Path) -> Option<SecretBox> {
     }
     let mut key = [0u8; KEY_BYTES];
     SystemRandom::new().fill(&mut key).ok()?;
+    // The key is written to a file of this process, then linked into place, so that a server
+    // and a worker starting together never read a half-written key.
+    let staging = path.with_extension(format!("{}.tmp", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(hex::encode(key).as_bytes()).ok()?;
+    let mut file = options.open(&staging).ok()?;
+    file.write_all(hex::encode(key).as_bytes()).ok()?;
+    file.sync_all().ok()?;
+    let linked = std::fs::hard_link(&staging, path);
+    let _ = std::fs::remove_file(&staging);
+    match linked {
+        Ok(()) => {
             tracing::warn!(
                 path = %path.display(),
                 "TAYORI_SECRET_KEY is not set; created a secret key file. Keep it with the database, or stored credentials become unreadable"
             );
             Some(SecretBox::from_bytes(key))
         }
-        // Another process created it first.
+        // Another process linked its key first.
         Err(_) => parse_key(&std::fs::read_to_string(path).ok()?).map(SecretBox::from_bytes),
     }
 }
