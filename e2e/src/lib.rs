@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder};
 
 pub mod mailgun;
+pub mod page;
 pub mod smtp;
 
 /// The workspace root, one level above this crate.

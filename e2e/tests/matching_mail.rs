@@ -10,11 +10,13 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::{Browser, ServerProcess, graphql, log_in};
-use fantoccini::{Client, Locator, elements::Element};
+use e2e::{
+    Browser, ServerProcess, graphql, log_in,
+    page::{WAIT, click, element, fill, select, wait_for_text},
+};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 
-const WAIT: Duration = Duration::from_secs(20);
 /// Matching and rendering run as jobs, so the mail can take a few seconds to appear.
 const MAIL_WAIT: Duration = Duration::from_secs(60);
 
@@ -24,59 +26,6 @@ const PASSWORD: &str = "correct horse battery staple";
 const LISTING_NAME: &str = "押上ホリデーアパート";
 const RULE_NAME: &str = "予算内の物件";
 const MEMBER_EMAIL: &str = "hanako@example.jp";
-
-async fn element(client: &Client, locator: Locator<'_>) -> Element {
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(locator)
-        .await
-        .unwrap_or_else(|e| panic!("{locator:?} missing: {e}"))
-}
-
-async fn fill(client: &Client, id: &str, text: &str) {
-    let field = element(client, Locator::Id(id)).await;
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, id: &str) {
-    element(client, Locator::Id(id))
-        .await
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn select(client: &Client, id: &str, value: &str) {
-    element(client, Locator::Id(id))
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("#{id} has no option {value}: {e}"));
-}
-
-/// Waits until the element's text satisfies `condition`, and returns it.
-async fn wait_for_text(
-    client: &Client,
-    locator: Locator<'_>,
-    condition: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(element) = client.find(locator).await
-            && let Ok(text) = element.text().await
-            && condition(&text)
-        {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{locator:?} never showed the expected text"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Adds a field with the schema editor's `add_button` and fills in row `row_id`.
 async fn add_field(
@@ -111,7 +60,7 @@ async fn captured_mail_shows_listing_and_rule() {
     fill(client, "signup-email", OWNER_EMAIL).await;
     fill(client, "signup-password", PASSWORD).await;
     click(client, "signup-submit").await;
-    wait_for_text(client, Locator::Id("tenant-name"), |t| !t.is_empty()).await;
+    wait_for_text(client, Locator::Id("tenant-name"), WAIT, |t| !t.is_empty()).await;
 
     // The first row added to an empty editor has key 0.
     client
@@ -175,7 +124,10 @@ async fn captured_mail_shows_listing_and_rule() {
     select(client, "clause-0-operand-kind", "profile").await;
     select(client, "clause-0-profile-field", "budget").await;
     click(client, "rule-save").await;
-    let rule_card = wait_for_text(client, Locator::Id("rule-0"), |t| t.contains(RULE_NAME)).await;
+    let rule_card = wait_for_text(client, Locator::Id("rule-0"), WAIT, |t| {
+        t.contains(RULE_NAME)
+    })
+    .await;
     assert!(rule_card.contains("以下"), "rule card: {rule_card}");
 
     client
@@ -185,7 +137,10 @@ async fn captured_mail_shows_listing_and_rule() {
     fill(client, "member-email", MEMBER_EMAIL).await;
     fill(client, "member-profile-budget", "10万").await;
     click(client, "member-save").await;
-    wait_for_text(client, Locator::Id("member-title"), |t| t == MEMBER_EMAIL).await;
+    wait_for_text(client, Locator::Id("member-title"), WAIT, |t| {
+        t == MEMBER_EMAIL
+    })
+    .await;
 
     // Listings come from the tenant's own system, over GraphQL.
     let token = log_in(url, SLUG, OWNER_EMAIL, PASSWORD)
@@ -230,9 +185,12 @@ async fn captured_mail_shows_listing_and_rule() {
     assert!(link.text().await.unwrap().contains(LISTING_NAME));
     link.click().await.unwrap();
 
-    let subject = wait_for_text(client, Locator::Id("delivery-subject"), |t| !t.is_empty()).await;
+    let subject = wait_for_text(client, Locator::Id("delivery-subject"), WAIT, |t| {
+        !t.is_empty()
+    })
+    .await;
     assert!(subject.contains(LISTING_NAME), "subject: {subject}");
-    let rule = wait_for_text(client, Locator::Css("#delivery-why .why-rule"), |t| {
+    let rule = wait_for_text(client, Locator::Css("#delivery-why .why-rule"), WAIT, |t| {
         !t.is_empty()
     })
     .await;
@@ -261,7 +219,10 @@ async fn captured_mail_shows_listing_and_rule() {
     let frame = element(client, Locator::Id("delivery-html")).await;
     assert_eq!(frame.attr("sandbox").await.unwrap().as_deref(), Some(""));
     frame.enter_frame().await.unwrap();
-    let html_text = wait_for_text(client, Locator::Css("body"), |t| t.contains(LISTING_NAME)).await;
+    let html_text = wait_for_text(client, Locator::Css("body"), WAIT, |t| {
+        t.contains(LISTING_NAME)
+    })
+    .await;
     assert!(html_text.contains(RULE_NAME), "HTML part: {html_text}");
     // The built-in template styles its body inline; the policy must let that through.
     let font = element(client, Locator::Css("body"))
@@ -278,7 +239,7 @@ async fn captured_mail_shows_listing_and_rule() {
         .await
         .unwrap();
     click(client, "template-preview").await;
-    let preview = wait_for_text(client, Locator::Id("template-preview-subject"), |t| {
+    let preview = wait_for_text(client, Locator::Id("template-preview-subject"), WAIT, |t| {
         !t.is_empty()
     })
     .await;

@@ -18,6 +18,8 @@ use crate::pages::match_rules::MatchRulesPage;
 use crate::pages::members::{MemberDetailPage, MembersPage, NewMemberPage};
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::schema::{ProfileFieldsPage, SchemaPage};
+use crate::pages::senders::SendersPage;
+use crate::pages::suppressions::SuppressionsPage;
 use crate::pages::templates::TemplatesPage;
 use crate::session::{AuthState, SessionStore, use_session};
 
@@ -56,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("templates") view=TemplatesPage/>
                     <Route path=path!("deliveries") view=DeliveriesPage/>
                     <Route path=path!("deliveries/:id") view=DeliveryPage/>
+                    <Route path=path!("suppressions") view=SuppressionsPage/>
+                    <Route path=path!("senders") view=SendersPage/>
                 </ParentRoute>
             </Routes>
         </Router>

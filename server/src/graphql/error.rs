@@ -41,6 +41,9 @@ pub fn to_graphql_error(ctx: &Context<'_>, error: domain::Error) -> async_graphq
                     extensions.set("value", value.clone());
                 }
                 extensions.set("reason", validation.problem_code());
+                if let domain::Problem::SenderCheckFailed { code, .. } = &validation.problem {
+                    extensions.set("faultCode", *code);
+                }
             }
             domain::Error::RateLimited { retry_after_secs } => {
                 extensions.set("retryAfterSeconds", *retry_after_secs);

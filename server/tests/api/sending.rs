@@ -199,6 +199,7 @@ async fn sender_setup_names_the_problem(database: Database) {
             error["extensions"]["reason"], "SENDER_CHECK_FAILED",
             "{body}"
         );
+        assert_eq!(error["extensions"]["faultCode"], code, "{body}");
         let message = error["message"].as_str().unwrap();
         assert!(!message.is_empty(), "{body}");
         assert!(

@@ -41,6 +41,9 @@ pub struct ErrorExtensions {
     /// The rejected value, on `VALIDATION` errors.
     #[serde(default)]
     pub value: Option<Value>,
+    /// The problem's stable code on `VALIDATION` errors, such as `SENDER_CHECK_FAILED`.
+    #[serde(default)]
+    pub reason: Option<String>,
     /// The id to quote to support, on `INTERNAL` errors.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -59,6 +62,13 @@ impl GraphqlError {
         self.extensions
             .as_ref()
             .and_then(|extensions| extensions.field.as_deref())
+    }
+
+    /// Returns the problem code in `extensions.reason`, if any.
+    pub fn reason(&self) -> Option<&str> {
+        self.extensions
+            .as_ref()
+            .and_then(|extensions| extensions.reason.as_deref())
     }
 }
 
@@ -81,6 +91,34 @@ impl ApiError {
         match self {
             ApiError::Graphql(errors) => errors.iter().any(|error| error.code() == Some(code)),
             _ => false,
+        }
+    }
+
+    /// Returns the messages of the GraphQL errors whose `extensions.reason` is `reason`.
+    pub fn messages_with_reason(&self, reason: &str) -> Vec<String> {
+        match self {
+            ApiError::Graphql(errors) => errors
+                .iter()
+                .filter(|error| error.reason() == Some(reason))
+                .map(|error| error.message.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Returns this error without the GraphQL errors whose `extensions.reason` is `reason`,
+    /// or `None` when nothing is left, so that a page can show those errors elsewhere.
+    pub fn without_reason(&self, reason: &str) -> Option<ApiError> {
+        match self {
+            ApiError::Graphql(errors) => {
+                let rest: Vec<GraphqlError> = errors
+                    .iter()
+                    .filter(|error| error.reason() != Some(reason))
+                    .cloned()
+                    .collect();
+                (!rest.is_empty()).then_some(ApiError::Graphql(rest))
+            }
+            other => Some(other.clone()),
         }
     }
 
@@ -148,6 +186,28 @@ mod tests {
         .unwrap_or_else(|error| panic!("error failed to decode: {error}"));
         let messages = ApiError::Graphql(vec![error]).messages(Locale::En.catalogue());
         assert_eq!(messages, ["failed (Request ID: r-1)"]);
+    }
+
+    #[test]
+    fn errors_split_by_reason() {
+        let errors: Vec<GraphqlError> = serde_json::from_str(
+            r#"[{"message": "port", "extensions": {"code": "VALIDATION", "field": "sender",
+                 "reason": "SENDER_CHECK_FAILED"}},
+                {"message": "name", "extensions": {"code": "VALIDATION", "field": "name",
+                 "reason": "REQUIRED"}}]"#,
+        )
+        .unwrap_or_else(|error| panic!("errors failed to decode: {error}"));
+        let error = ApiError::Graphql(errors);
+        assert_eq!(error.messages_with_reason("SENDER_CHECK_FAILED"), ["port"]);
+        let rest = error.without_reason("SENDER_CHECK_FAILED");
+        assert_eq!(
+            rest.map(|rest| rest.messages(Locale::Ja.catalogue())),
+            Some(vec!["name".to_owned()])
+        );
+        assert_eq!(
+            ApiError::Graphql(Vec::new()).without_reason("SENDER_CHECK_FAILED"),
+            None
+        );
     }
 
     #[test]

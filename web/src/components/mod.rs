@@ -1,5 +1,6 @@
 //! Widgets shared by several pages.
 
+mod copy_button;
 mod error_banner;
 mod form_field;
 mod loading;
@@ -8,6 +9,7 @@ mod mail_frame;
 mod nav;
 mod remote_content;
 
+pub use copy_button::{CopyButton, copy_to_clipboard};
 pub use error_banner::{ErrorBanner, ErrorMessage};
 pub use form_field::{FormField, field_error};
 pub use loading::Loading;

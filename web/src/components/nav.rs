@@ -48,6 +48,8 @@ pub fn NavBar() -> impl IntoView {
                     <A href="/dashboard/members">{move || i18n.t().nav_members}</A>
                     <A href="/dashboard/templates">{move || i18n.t().nav_templates}</A>
                     <A href="/dashboard/deliveries">{move || i18n.t().nav_deliveries}</A>
+                    <A href="/dashboard/suppressions">{move || i18n.t().nav_suppressions}</A>
+                    <A href="/dashboard/senders">{move || i18n.t().nav_senders}</A>
                     <A href="/dashboard/api-keys">{move || i18n.t().nav_api_keys}</A>
                 </nav>
                 <div class="topbar-actions">

@@ -10,4 +10,6 @@ pub mod match_rules;
 pub mod members;
 pub mod not_found;
 pub mod schema;
+pub mod senders;
+pub mod suppressions;
 pub mod templates;

@@ -2,11 +2,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 
 use super::model::{CreatedApiKey, example_curl};
 use crate::api::use_api;
+use crate::components::copy_to_clipboard;
 use crate::i18n::use_i18n;
 use crate::listing_schema::fetch_listing_schema;
 
@@ -16,21 +15,6 @@ enum CopyState {
     Idle,
     Copied,
     Failed,
-}
-
-/// Copies `text` to the clipboard. Returns `false` where the Clipboard API is missing (pages
-/// served over plain HTTP from another host than localhost) or the browser refuses.
-async fn copy_to_clipboard(text: &str) -> bool {
-    let navigator = window().navigator();
-    // `navigator.clipboard` is undefined outside secure contexts; calling it then would throw.
-    let has_clipboard = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard"))
-        .is_ok_and(|clipboard| !clipboard.is_undefined());
-    if !has_clipboard {
-        return false;
-    }
-    JsFuture::from(navigator.clipboard().write_text(text))
-        .await
-        .is_ok()
 }
 
 /// Renders the one-time view of a new key's secret, with a copy button and an example request.

@@ -88,6 +88,8 @@ pub fn HomePage() -> impl IntoView {
                 <HomeLink href="/dashboard/members" title=|t| t.nav_members description=|t| t.home_members_description/>
                 <HomeLink href="/dashboard/templates" title=|t| t.nav_templates description=|t| t.home_templates_description/>
                 <HomeLink href="/dashboard/deliveries" title=|t| t.nav_deliveries description=|t| t.home_deliveries_description/>
+                <HomeLink href="/dashboard/suppressions" title=|t| t.nav_suppressions description=|t| t.home_suppressions_description/>
+                <HomeLink href="/dashboard/senders" title=|t| t.nav_senders description=|t| t.home_senders_description/>
                 <HomeLink href="/dashboard/api-keys" title=|t| t.nav_api_keys description=|t| t.home_api_keys_description/>
             </div>
         </section>

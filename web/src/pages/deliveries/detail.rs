@@ -1,18 +1,17 @@
-//! `/dashboard/deliveries/:id`: one captured mail with its HTML and text parts, its headers,
-//! and why its recipient got it.
+//! `/dashboard/deliveries/:id`: one mail with its HTML and text parts, its headers, why its
+//! recipient got it, and each attempt to send it.
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::TestModeNotice;
-use super::list::POLL_INTERVAL_MS;
-use super::model::{Delivery, DeliveryItem, DeliveryState, fetch_delivery};
+use super::model::{Delivery, DeliveryAttempt, DeliveryItem, fetch_delivery};
 use crate::api::use_api;
 use crate::components::{MailFrame, RemoteContent};
 use crate::format;
 use crate::i18n::{Catalogue, Locale, use_i18n};
+use crate::pages::senders::SendingModeNotice;
 use crate::remote::Remote;
 
 /// Renders the delivery named by the route's `id`.
@@ -26,7 +25,7 @@ pub fn DeliveryPage() -> impl IntoView {
     }
 }
 
-/// Renders delivery `id`, fetching it again while it is queued.
+/// Renders delivery `id`, fetching it again while it is queued, ready or being sent.
 #[component]
 fn DeliveryDetail(id: String) -> impl IntoView {
     let i18n = use_i18n();
@@ -40,12 +39,13 @@ fn DeliveryDetail(id: String) -> impl IntoView {
     fetch();
 
     Effect::new(move |_| {
-        let queued = delivery.with(|delivery| {
-            matches!(delivery, Some(Ok(delivery)) if delivery.state == DeliveryState::Queued)
+        let interval = delivery.with(|delivery| match delivery {
+            Some(Ok(delivery)) => delivery.state.poll_interval_ms(),
+            _ => None,
         });
-        if queued {
+        if let Some(interval) = interval {
             spawn_local(async move {
-                TimeoutFuture::new(POLL_INTERVAL_MS).await;
+                TimeoutFuture::new(interval).await;
                 // The page was left while waiting.
                 if id.try_get_value().is_some() {
                     fetch();
@@ -68,7 +68,7 @@ fn DeliveryDetail(id: String) -> impl IntoView {
                     })}
                 </h1>
             </header>
-            <TestModeNotice/>
+            <SendingModeNotice/>
             <RemoteContent remote=delivery render=render/>
         </section>
     }
@@ -100,6 +100,7 @@ fn render_delivery(delivery: Delivery, locale: Locale) -> impl IntoView + use<> 
         .map(|item| render_item(item, t))
         .collect_view();
     let has_items = !delivery.items.is_empty();
+    let attempts = render_attempts(&delivery.attempts, locale);
 
     view! {
         {error}
@@ -124,6 +125,7 @@ fn render_delivery(delivery: Delivery, locale: Locale) -> impl IntoView + use<> 
                 <dd class="mono">{delivery.message_id.clone()}</dd>
             </dl>
         </div>
+        {attempts}
         <section id="delivery-why" class="card">
             <h2>{t.delivery_why_title}</h2>
             {(!has_items).then(|| view! { <p class="empty">{t.delivery_why_empty}</p> })}
@@ -136,6 +138,49 @@ fn render_delivery(delivery: Delivery, locale: Locale) -> impl IntoView + use<> 
             <pre id="delivery-text" class="code-block mail-text">{delivery.text_body.clone()}</pre>
             <h2>{t.delivery_headers}</h2>
             <pre id="delivery-headers" class="code-block mail-text">{delivery.headers.clone()}</pre>
+        </section>
+    }
+}
+
+/// Renders the "attempts" table, oldest first. Rows have the class `attempt-row` and the
+/// outcome in `data-outcome`.
+fn render_attempts(attempts: &[DeliveryAttempt], locale: Locale) -> impl IntoView + use<> {
+    let t = locale.catalogue();
+    let rows = attempts
+        .iter()
+        .map(|attempt| {
+            view! {
+                <tr class="attempt-row" data-outcome=attempt.outcome.name()>
+                    <td class="nowrap">{format::timestamp(&attempt.started_at, locale)}</td>
+                    <td><span class=attempt.outcome.badge_class()>{attempt.outcome.label(t)}</span></td>
+                    <td class="mono">{attempt.fault_code.clone().unwrap_or_default()}</td>
+                    <td class="nowrap number">{(t.attempt_duration)(attempt.duration_ms)}</td>
+                    <td><pre class="attempt-response">{attempt.response.clone()}</pre></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let is_empty = attempts.is_empty();
+    view! {
+        <section id="delivery-attempts" class="card">
+            <h2>{t.delivery_attempts_title}</h2>
+            {is_empty.then(|| view! { <p class="empty">{t.delivery_attempts_empty}</p> })}
+            {(!is_empty).then(|| view! {
+                <div class="table-scroll">
+                    <table class="data-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">{t.attempt_started_at}</th>
+                                <th scope="col">{t.attempt_outcome}</th>
+                                <th scope="col">{t.attempt_fault_code}</th>
+                                <th scope="col">{t.attempt_duration_column}</th>
+                                <th scope="col">{t.attempt_response}</th>
+                            </tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            })}
         </section>
     }
 }

@@ -6,16 +6,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
-use super::TestModeNotice;
 use super::model::{DeliveryFilter, DeliveryPage, DeliveryState, PAGE_SIZE, fetch_deliveries};
 use crate::api::use_api;
 use crate::components::RemoteContent;
 use crate::format;
 use crate::i18n::{Locale, use_i18n};
+use crate::pages::senders::SendingModeNotice;
 use crate::remote::Remote;
-
-/// How long the list waits before fetching again while a shown delivery is queued.
-pub const POLL_INTERVAL_MS: u32 = 2_000;
 
 /// Renders the delivery list. The member filter comes from the URL, so the member page can
 /// link to it.
@@ -65,16 +62,24 @@ fn DeliveryList(member_id: Option<String>) -> impl IntoView {
     };
     fetch();
 
-    // Queued deliveries turn captured or failed within seconds, so the page fetches them again.
+    // Queued, ready and sending deliveries change state by themselves, so the page fetches
+    // them again after the shortest poll interval among the shown states.
     let poll_scheduled = StoredValue::new(false);
     Effect::new(move |_| {
-        let has_queued = page.with(|page| {
-            matches!(page, Some(Ok(page)) if page.nodes.iter().any(|delivery| delivery.state == DeliveryState::Queued))
+        let interval = page.with(|page| match page {
+            Some(Ok(page)) => page
+                .nodes
+                .iter()
+                .filter_map(|delivery| delivery.state.poll_interval_ms())
+                .min(),
+            _ => None,
         });
-        if has_queued && !poll_scheduled.get_value() {
+        if let Some(interval) = interval
+            && !poll_scheduled.get_value()
+        {
             poll_scheduled.set_value(true);
             spawn_local(async move {
-                TimeoutFuture::new(POLL_INTERVAL_MS).await;
+                TimeoutFuture::new(interval).await;
                 // The page was left while waiting.
                 if poll_scheduled.try_get_value().is_none() {
                     return;
@@ -127,7 +132,7 @@ fn DeliveryList(member_id: Option<String>) -> impl IntoView {
                 <h1>{move || i18n.t().deliveries_title}</h1>
                 <p class="lead">{move || i18n.t().deliveries_lead}</p>
             </header>
-            <TestModeNotice/>
+            <SendingModeNotice/>
             {has_member_filter.then(|| view! {
                 <p id="deliveries-member-filter" class="notice">
                     {move || i18n.t().deliveries_of_member} " "

@@ -19,17 +19,27 @@ pub enum DeliveryState {
     Queued,
     Captured,
     Failed,
+    Ready,
+    Sending,
+    Sent,
+    Bounced,
+    Suppressed,
     /// A state this build of the dashboard does not know.
     #[serde(other)]
     Unknown,
 }
 
 impl DeliveryState {
-    /// The states the list can be filtered by.
-    pub const FILTERS: [DeliveryState; 4] = [
+    /// The states the list can be filtered by, in the order a mail passes through them.
+    pub const FILTERS: [DeliveryState; 9] = [
         DeliveryState::Collecting,
         DeliveryState::Queued,
         DeliveryState::Captured,
+        DeliveryState::Ready,
+        DeliveryState::Sending,
+        DeliveryState::Sent,
+        DeliveryState::Bounced,
+        DeliveryState::Suppressed,
         DeliveryState::Failed,
     ];
 
@@ -40,6 +50,11 @@ impl DeliveryState {
             DeliveryState::Queued => "QUEUED",
             DeliveryState::Captured => "CAPTURED",
             DeliveryState::Failed => "FAILED",
+            DeliveryState::Ready => "READY",
+            DeliveryState::Sending => "SENDING",
+            DeliveryState::Sent => "SENT",
+            DeliveryState::Bounced => "BOUNCED",
+            DeliveryState::Suppressed => "SUPPRESSED",
             DeliveryState::Unknown => "UNKNOWN",
         }
     }
@@ -58,6 +73,11 @@ impl DeliveryState {
             DeliveryState::Queued => t.delivery_state_queued,
             DeliveryState::Captured => t.delivery_state_captured,
             DeliveryState::Failed => t.delivery_state_failed,
+            DeliveryState::Ready => t.delivery_state_ready,
+            DeliveryState::Sending => t.delivery_state_sending,
+            DeliveryState::Sent => t.delivery_state_sent,
+            DeliveryState::Bounced => t.delivery_state_bounced,
+            DeliveryState::Suppressed => t.delivery_state_suppressed,
             DeliveryState::Unknown => t.import_status_unknown,
         }
     }
@@ -65,13 +85,89 @@ impl DeliveryState {
     /// Returns the CSS classes of the state badge.
     pub fn badge_class(self) -> &'static str {
         match self {
-            DeliveryState::Collecting => "badge",
-            DeliveryState::Queued => "badge badge-active",
-            DeliveryState::Captured => "badge badge-success",
-            DeliveryState::Failed => "badge badge-danger",
-            DeliveryState::Unknown => "badge",
+            DeliveryState::Collecting | DeliveryState::Unknown => "badge",
+            DeliveryState::Queued | DeliveryState::Ready | DeliveryState::Sending => {
+                "badge badge-active"
+            }
+            DeliveryState::Captured | DeliveryState::Sent => "badge badge-success",
+            DeliveryState::Suppressed => "badge badge-warning",
+            DeliveryState::Failed | DeliveryState::Bounced => "badge badge-danger",
         }
     }
+
+    /// Returns how long a page showing a delivery in this state waits before fetching it
+    /// again, or `None` for states that do not change by themselves soon. A ready delivery
+    /// can wait for a rate limit or a retry, so it is fetched less often.
+    pub fn poll_interval_ms(self) -> Option<u32> {
+        match self {
+            DeliveryState::Queued | DeliveryState::Sending => Some(2_000),
+            DeliveryState::Ready => Some(10_000),
+            _ => None,
+        }
+    }
+}
+
+/// The `outcome` of a delivery attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Sent,
+    Deferred,
+    Bounced,
+    Failed,
+    Paused,
+    /// An outcome this build of the dashboard does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl AttemptOutcome {
+    /// Returns the value as the server sends it, also used as `data-outcome`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttemptOutcome::Sent => "sent",
+            AttemptOutcome::Deferred => "deferred",
+            AttemptOutcome::Bounced => "bounced",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Paused => "paused",
+            AttemptOutcome::Unknown => "unknown",
+        }
+    }
+
+    /// Returns the outcome in the UI language.
+    pub fn label(self, t: &Catalogue) -> &'static str {
+        match self {
+            AttemptOutcome::Sent => t.attempt_outcome_sent,
+            AttemptOutcome::Deferred => t.attempt_outcome_deferred,
+            AttemptOutcome::Bounced => t.attempt_outcome_bounced,
+            AttemptOutcome::Failed => t.attempt_outcome_failed,
+            AttemptOutcome::Paused => t.attempt_outcome_paused,
+            AttemptOutcome::Unknown => t.import_status_unknown,
+        }
+    }
+
+    /// Returns the CSS classes of the outcome badge.
+    pub fn badge_class(self) -> &'static str {
+        match self {
+            AttemptOutcome::Sent => "badge badge-success",
+            AttemptOutcome::Deferred | AttemptOutcome::Paused => "badge badge-warning",
+            AttemptOutcome::Bounced | AttemptOutcome::Failed => "badge badge-danger",
+            AttemptOutcome::Unknown => "badge",
+        }
+    }
+}
+
+/// One hand-over of a delivery to the tenant's sender, with the reply.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub outcome: AttemptOutcome,
+    /// The fault's stable code, such as `authentication_failed`.
+    pub fault_code: Option<String>,
+    /// The server's or API's reply.
+    pub response: String,
 }
 
 /// The GraphQL enum `DeliveryKind`.
@@ -169,6 +265,9 @@ pub struct Delivery {
     pub error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Oldest first; empty for mail captured in test mode.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub attempts: Vec<DeliveryAttempt>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub items: Vec<DeliveryItem>,
 }
@@ -210,6 +309,7 @@ pub async fn fetch_delivery(api: Api, id: &str) -> Result<Delivery, ApiError> {
     let query = format!(
         "query Delivery {{ delivery(id: {id}) {{ id memberId kind state toAddress messageId \
          subject textBody htmlBody headers error createdAt updatedAt \
+         attempts {{ startedAt durationMs outcome faultCode response }} \
          items {{ listingId externalId headline update ruleName \
          reasons {{ field listingValue condition held }} }} }} }}",
         id = string_literal(id)
@@ -225,7 +325,7 @@ mod tests {
     #[test]
     fn delivery_decodes_items_and_unknown_values() {
         let delivery: Delivery = serde_json::from_value(json!({
-            "id": "5", "memberId": null, "kind": "LISTING", "state": "BOUNCED",
+            "id": "5", "memberId": null, "kind": "LISTING", "state": "RETURNED",
             "toAddress": "a@example.jp", "messageId": "m@x", "subject": "s",
             "textBody": "t", "htmlBody": "<p>h</p>", "headers": "To: a@example.jp",
             "error": null, "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z",
@@ -236,6 +336,62 @@ mod tests {
         .unwrap_or_else(|error| panic!("delivery failed to decode: {error}"));
         assert_eq!(delivery.state, DeliveryState::Unknown);
         assert_eq!(delivery.items[0].reasons[0].condition, "100,000以下");
+        assert!(delivery.attempts.is_empty());
+    }
+
+    #[test]
+    fn sending_states_and_attempts_decode() {
+        let delivery: Delivery = serde_json::from_value(json!({
+            "id": "6", "memberId": "3", "kind": "DIGEST", "state": "BOUNCED",
+            "toAddress": "a@example.jp", "messageId": "m@x", "subject": "s",
+            "textBody": "t", "htmlBody": "<p>h</p>", "headers": "",
+            "error": "550 5.1.1 user unknown", "createdAt": "2025-01-01T00:00:00Z",
+            "updatedAt": "2025-01-01T00:00:00Z", "items": [],
+            "attempts": [
+                {"startedAt": "2025-01-01T00:00:00Z", "durationMs": 812, "outcome": "deferred",
+                 "faultCode": "temporary_failure", "response": "451 4.7.1 try later"},
+                {"startedAt": "2025-01-01T00:05:00Z", "durationMs": 95, "outcome": "bounced",
+                 "faultCode": null, "response": "550 5.1.1 user unknown"},
+                {"startedAt": "2025-01-01T00:06:00Z", "durationMs": 1, "outcome": "exploded",
+                 "faultCode": null, "response": ""}
+            ]
+        }))
+        .unwrap_or_else(|error| panic!("delivery failed to decode: {error}"));
+        assert_eq!(delivery.state, DeliveryState::Bounced);
+        let outcomes: Vec<AttemptOutcome> = delivery
+            .attempts
+            .iter()
+            .map(|attempt| attempt.outcome)
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                AttemptOutcome::Deferred,
+                AttemptOutcome::Bounced,
+                AttemptOutcome::Unknown
+            ]
+        );
+        assert_eq!(
+            delivery.attempts[0].fault_code.as_deref(),
+            Some("temporary_failure")
+        );
+    }
+
+    #[test]
+    fn only_moving_states_are_polled() {
+        assert_eq!(DeliveryState::Queued.poll_interval_ms(), Some(2_000));
+        assert_eq!(DeliveryState::Sending.poll_interval_ms(), Some(2_000));
+        assert!(DeliveryState::Ready.poll_interval_ms().is_some());
+        for state in [
+            DeliveryState::Collecting,
+            DeliveryState::Captured,
+            DeliveryState::Sent,
+            DeliveryState::Bounced,
+            DeliveryState::Suppressed,
+            DeliveryState::Failed,
+        ] {
+            assert_eq!(state.poll_interval_ms(), None, "{state:?}");
+        }
     }
 
     #[test]

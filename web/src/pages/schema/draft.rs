@@ -191,6 +191,7 @@ mod tests {
                 code: None,
                 field: Some(field.to_owned()),
                 value: value.map(|value| json!(value)),
+                reason: None,
                 request_id: None,
             }),
         }
