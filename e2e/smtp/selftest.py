@@ -63,6 +63,15 @@ def expect_equal(actual, expected, label: str) -> None:
         raise CheckFailed(f"{label}: expected {expected!r}, got {actual!r}")
 
 
+def expect_disconnected(client: smtplib.SMTP, moment: str) -> None:
+    """Fail unless the server has closed the connection: a NOOP must find it gone."""
+    try:
+        reply = client.noop()
+    except smtplib.SMTPServerDisconnected:
+        return
+    raise CheckFailed(f"connection still open {moment}, NOOP got {reply!r}")
+
+
 class ServerProcess:
     """One server.py child process with its output directory and log file."""
 
@@ -280,11 +289,22 @@ class SelfTest:
         try:
             client.mail("sender@example.com")
             expect_equal(client.rcpt("close-1@example.com"), (421, b"4.7.0 closing connection"), "RCPT reply")
-            try:
-                reply = client.noop()
-            except smtplib.SMTPServerDisconnected:
-                return
-            raise CheckFailed(f"connection still open after 421, NOOP got {reply!r}")
+            expect_disconnected(client, "after 421")
+        finally:
+            client.close()
+
+    def drop_after_data(self, server: ServerProcess) -> None:
+        client = self.connect_tls(server)
+        try:
+            client.mail("sender@example.com")
+            expect_equal(client.rcpt("drop-1@example.com"), (250, b"OK"), "RCPT reply")
+            code, _ = client.data(MESSAGE)
+            expect_equal(code, 250, "DATA reply")
+            self.expected_messages.append((MESSAGE, {
+                "mail_from": "sender@example.com", "rcpt_tos": ["drop-1@example.com"], "auth_user": USER,
+                "listener": "tls", "tls": True,
+            }))
+            expect_disconnected(client, "after DATA for drop-")
         finally:
             client.close()
 
@@ -433,6 +453,7 @@ class SelfTest:
         self.check("defer- gets 451", self.scripted_rcpt, main, "defer-1@example.com", (451, b"4.7.1 try again later"))
         self.check("reject- with an accepted recipient", self.reject_mixed_recipients, main)
         self.check("close- gets 421 and disconnects", self.close_at_rcpt, main)
+        self.check("drop- is stored, then disconnected", self.drop_after_data, main)
         self.check("flaky-N- fails N times", self.flaky, main)
         self.check("stall- never answers DATA", self.stall, main)
 

@@ -82,6 +82,10 @@ class RecipientScript:
     def is_stall(cls, address: str) -> bool:
         return cls.local_part(address).startswith("stall-")
 
+    @classmethod
+    def is_drop(cls, address: str) -> bool:
+        return cls.local_part(address).startswith("drop-")
+
     def reply_for(self, address: str) -> str | None:
         """Return the scripted reply for RCPT TO:<address>, or None to accept it."""
         local_part = self.local_part(address)
@@ -256,7 +260,15 @@ class Handler:
 
         log.info("%s message %s stored: %d bytes for %s", server.describe(), name,
                  len(envelope.original_content), ", ".join(envelope.rcpt_tos))
-        return f"250 2.0.0 OK queued as {name}"
+        reply = f"250 2.0.0 OK queued as {name}"
+        if any(RecipientScript.is_drop(address) for address in envelope.rcpt_tos):
+            log.info("%s closing the connection after accepting message %s", server.describe(), name)
+            await server.push(reply)
+            server.transport.close()
+            # Cancel this session's task now, so aiosmtpd reads no further command.
+            asyncio.current_task().cancel()
+            await wait_forever()
+        return reply
 
 
 def write_atomically(path: Path, data: bytes) -> None:

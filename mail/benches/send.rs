@@ -4,18 +4,19 @@
 //! Each message goes through the per-message work of the product's worker
 //! (`domain::outbox::send::build` and `SmtpTransport::send`). `mail::compose` builds it with a
 //! Japanese subject, a body of about 4 KB and the List-Unsubscribe, List-Unsubscribe-Post and
-//! Feedback-ID headers. `dkim::Signer::sign` signs it, and lettre's pooled `send_raw` sends it
-//! with the same envelope and raw bytes as `SmtpTransport`. `--sessions` Tokio tasks (16 by
-//! default) share one pool and send one message at a time each, on a multi-threaded runtime
-//! with one worker thread per core.
+//! Feedback-ID headers. `dkim::Signer::sign` signs it, and `SmtpTransport::send` sends it.
+//! `--sessions` Tokio tasks (16 by default) share one transport, and so its idle connections,
+//! and send one message at a time each, on a multi-threaded runtime with one worker thread per
+//! core.
 //!
 //! NOTE: the product's `SmtpTransport` always uses TLS and AUTH, which Postfix's smtp-sink does not
-//! offer. This benchmark therefore sends in plain text without AUTH (lettre's `builder_dangerous`
-//! without `tls`), so TLS handshakes and encryption are not included in the figures.
+//! offer. This benchmark therefore uses `SmtpTransport::plaintext_for_benchmark` (the
+//! `plaintext-benchmark` feature), which skips STARTTLS and AUTH and is otherwise the same
+//! transport, so TLS handshakes and encryption are not included in the figures.
 //!
 //! Besides that product path, each key type reports diagnostics: the same sends of one presigned
-//! message (SMTP alone), both again over connections with TCP_NODELAY (see [`Route::NoDelay`]),
-//! compose and sign timed separately on one thread, and compose plus sign on one thread per core.
+//! message (SMTP alone), compose and sign timed separately on one thread, and compose plus sign
+//! on one thread per core.
 //!
 //! Usage (`scripts/bench-send` starts smtp-sink and runs this):
 //!
@@ -24,8 +25,8 @@
 //! ```
 //!
 //! The sink address may also come from `BENCH_SMTP_ADDR`. Without `--key`, both key types run in
-//! turn in one process. Every message is sent four times per key type (two workloads, two
-//! routes). The process exits with status 1 when any message did not get a 250 reply.
+//! turn in one process. Every message is sent twice per key type (compose, sign and send, then
+//! the presigned message). The process exits with status 1 when any message did not get a 250 reply.
 
 use std::{
     env,
@@ -42,20 +43,12 @@ use std::{
 
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Utc};
-use lettre::{
-    Address, AsyncTransport, Tokio1Executor,
-    address::Envelope as SmtpEnvelope,
-    transport::smtp::{
-        AsyncSmtpTransport, PoolConfig, client::AsyncSmtpConnection, extension::ClientId,
-        response::Response,
-    },
-};
 use mail::{
     Envelope, Rendered,
     dkim::{self, KeyAlgorithm, Signer},
+    transport::{Outgoing, smtp::SmtpTransport},
 };
 use mail_builder::encoders::base64::base64_encode;
-use tokio::net::TcpStream;
 use uuid::Uuid;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -81,10 +74,8 @@ struct Options {
 struct Figures {
     algorithm: KeyAlgorithm,
     messages: usize,
-    /// Over lettre's pool, the product's path.
-    pooled: Sends,
-    /// Over connections with TCP_NODELAY (diagnostic).
-    no_delay: Sends,
+    /// Over `SmtpTransport`.
+    sends: Sends,
     /// Compose and sign on one thread, summed per step over all messages.
     compose_one_core: Duration,
     sign_one_core: Duration,
@@ -226,8 +217,7 @@ fn bench_key(
         signer: Arc::clone(&signer),
     };
     let presigned = Work::Presigned(Arc::new(sample));
-    let pooled = runtime.block_on(send_twice(options, Route::Pool, &worker, &presigned))?;
-    let no_delay = runtime.block_on(send_twice(options, Route::NoDelay, &worker, &presigned))?;
+    let sends = runtime.block_on(send_twice(options, &worker, &presigned))?;
 
     let (compose_one_core, sign_one_core) = compose_and_sign_one_core(&factory, &signer, options)?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -237,8 +227,7 @@ fn bench_key(
     Ok(Figures {
         algorithm,
         messages: options.messages,
-        pooled,
-        no_delay,
+        sends,
         compose_one_core,
         sign_one_core,
         compose_sign_all_cores,
@@ -249,23 +238,7 @@ fn bench_key(
     })
 }
 
-/// The connections that carry the messages to the sink.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Route {
-    /// lettre's pooled `AsyncSmtpTransport` and `send_raw`, as `SmtpTransport` uses them.
-    ///
-    /// NOTE: lettre 0.11.23 leaves Nagle's algorithm on and writes the final CRLF "." CRLF
-    /// separately from the message. Nagle delays those 5 bytes until the server acknowledges the
-    /// message, and the server delays that ACK (about 40 ms on Linux loopback), so each session
-    /// sends about 23 messages per second here.
-    Pool,
-    /// Diagnostic, not the product's path: one `AsyncSmtpConnection` per task on a socket with
-    /// TCP_NODELAY. Each message is preceded by NOOP, as the pool sends one when it hands out a
-    /// connection.
-    NoDelay,
-}
-
-/// Per-message work before the bytes go to lettre.
+/// Per-message work before the bytes go to the transport.
 #[derive(Clone)]
 enum Work {
     /// Compose and sign a distinct message, as the worker does.
@@ -277,7 +250,7 @@ enum Work {
     Presigned(Arc<Vec<u8>>),
 }
 
-/// Wall times of all messages over one route.
+/// Wall times of all messages.
 struct Sends {
     /// Compose, sign and send.
     pipeline: Duration,
@@ -287,16 +260,11 @@ struct Sends {
     mean_signed_bytes: usize,
 }
 
-/// Sends all messages over `route` twice: as `worker` builds them, then `presigned`. Runs inside
-/// the runtime, because lettre's pool spawns tasks when it is built and dropped.
-async fn send_twice(
-    options: &Options,
-    route: Route,
-    worker: &Work,
-    presigned: &Work,
-) -> Result<Sends, BoxError> {
-    let (pipeline, mean_signed_bytes) = send_all(options, route, worker).await?;
-    let (send_only, _) = send_all(options, route, presigned).await?;
+/// Sends all messages twice: as `worker` builds them, then `presigned`. Each round has a
+/// transport of its own, so its connects are timed too.
+async fn send_twice(options: &Options, worker: &Work, presigned: &Work) -> Result<Sends, BoxError> {
+    let (pipeline, mean_signed_bytes) = send_all(options, worker).await?;
+    let (send_only, _) = send_all(options, presigned).await?;
     Ok(Sends {
         pipeline,
         send_only,
@@ -307,35 +275,23 @@ async fn send_twice(
 /// Sends `options.messages` messages from `options.sessions` tasks and returns the wall time,
 /// connects included, and the mean message size. Fails when any send did not get a 250 reply,
 /// after all tasks finished.
-async fn send_all(
-    options: &Options,
-    route: Route,
-    work: &Work,
-) -> Result<(Duration, usize), BoxError> {
-    let pool = (route == Route::Pool).then(|| {
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(options.host.as_str())
-            .port(options.port)
-            .hello_name(hello_name())
-            .timeout(Some(SEND_TIMEOUT))
-            .pool_config(PoolConfig::new().max_size(options.sessions as u32))
-            .build()
-    });
+async fn send_all(options: &Options, work: &Work) -> Result<(Duration, usize), BoxError> {
+    let transport = SmtpTransport::plaintext_for_benchmark(
+        &options.host,
+        options.port,
+        SEND_TIMEOUT,
+        SENDER_DOMAIN,
+    )?;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(options.sessions);
     for _ in 0..options.sessions {
-        let session = match &pool {
-            Some(pool) => Session::Pool(pool.clone()),
-            None => Session::NoDelay {
-                address: (options.host.clone(), options.port),
-                connection: None,
-            },
-        };
+        let transport = transport.clone();
         let next = Arc::clone(&next);
         let work = work.clone();
         let total = options.messages;
         tasks.push(tokio::spawn(async move {
-            send_from_task(session, &next, total, &work).await
+            send_from_task(&transport, &next, total, &work).await
         }));
     }
 
@@ -344,9 +300,6 @@ async fn send_all(
         tally.add(task.await??);
     }
     let elapsed = started.elapsed();
-    if let Some(pool) = pool {
-        pool.shutdown().await;
-    }
 
     if tally.accepted != options.messages {
         return Err(format!(
@@ -358,60 +311,6 @@ async fn send_all(
         .into());
     }
     Ok((elapsed, tally.bytes / tally.accepted))
-}
-
-fn hello_name() -> ClientId {
-    ClientId::Domain(SENDER_DOMAIN.to_owned())
-}
-
-/// One task's way to the sink.
-enum Session {
-    Pool(AsyncSmtpTransport<Tokio1Executor>),
-    /// Connected on the first send.
-    NoDelay {
-        address: (String, u16),
-        connection: Option<Box<AsyncSmtpConnection>>,
-    },
-}
-
-impl Session {
-    async fn send(&mut self, envelope: &SmtpEnvelope, data: &[u8]) -> Result<Response, BoxError> {
-        match self {
-            Self::Pool(pool) => Ok(pool.send_raw(envelope, data).await?),
-            Self::NoDelay {
-                address,
-                connection,
-            } => {
-                let connection = match connection {
-                    Some(connection) => connection,
-                    None => {
-                        let stream = TcpStream::connect((address.0.as_str(), address.1)).await?;
-                        stream.set_nodelay(true)?;
-                        let opened = AsyncSmtpConnection::connect_with_transport(
-                            Box::new(stream),
-                            &hello_name(),
-                        )
-                        .await?;
-                        connection.insert(Box::new(opened))
-                    }
-                };
-                if !connection.test_connected().await {
-                    return Err("NOOP failed on an open connection".into());
-                }
-                Ok(connection.send(envelope, data).await?)
-            }
-        }
-    }
-
-    async fn close(self) {
-        if let Self::NoDelay {
-            connection: Some(mut connection),
-            ..
-        } = self
-        {
-            let _ = connection.quit().await;
-        }
-    }
 }
 
 #[derive(Default)]
@@ -432,21 +331,18 @@ impl Tally {
 }
 
 async fn send_from_task(
-    mut session: Session,
+    transport: &SmtpTransport,
     next: &AtomicUsize,
     total: usize,
     work: &Work,
 ) -> Result<Tally, BoxError> {
-    let from: Address = SENDER_ADDRESS.parse()?;
     let mut tally = Tally::default();
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
         if index >= total {
-            session.close().await;
             return Ok(tally);
         }
-        let to: Address = recipient(index).parse()?;
-        let envelope = SmtpEnvelope::new(Some(from.clone()), vec![to])?;
+        let to = recipient(index);
 
         let signed;
         let raw: &[u8] = match work {
@@ -456,24 +352,20 @@ async fn send_from_task(
             }
             Work::Presigned(message) => message,
         };
-        // As in `SmtpTransport::send`: lettre ends DATA with CRLF "." CRLF, so the message's own
-        // final CRLF is left out and the server receives the message unchanged.
-        let data = raw.strip_suffix(b"\r\n").unwrap_or(raw);
-
-        let failure = match tokio::time::timeout(SEND_TIMEOUT, session.send(&envelope, data)).await
-        {
-            Ok(Ok(response)) if u16::from(response.code()) == 250 => {
+        let outgoing = Outgoing {
+            envelope_from: SENDER_ADDRESS,
+            to: &to,
+            raw,
+        };
+        // The transport applies SEND_TIMEOUT itself and returns a fault for anything but a
+        // positive reply.
+        let failure = match transport.send(outgoing).await {
+            Ok(_accepted) => {
                 tally.accepted += 1;
                 tally.bytes += raw.len();
                 None
             }
-            Ok(Ok(response)) => Some(format!(
-                "reply {} {}",
-                u16::from(response.code()),
-                response.message().collect::<Vec<_>>().join(" ")
-            )),
-            Ok(Err(error)) => Some(error.to_string()),
-            Err(_elapsed) => Some(format!("no reply within {SEND_TIMEOUT:?}")),
+            Err(fault) => Some(fault.to_string()),
         };
         if let Some(failure) = failure
             && tally.first_failure.is_none()
@@ -695,20 +587,18 @@ fn print_figures(figures: &Figures) {
     let messages = figures.messages;
     println!(
         "result key={key} messages={messages} seconds={:.3} per_second={:.0} \
-         send_only_per_second={:.0} nodelay_per_second={:.0} nodelay_send_only_per_second={:.0} \
+         send_only_per_second={:.0} \
          compose_per_second_one_core={:.0} sign_per_second_one_core={:.0} \
          compose_sign_per_second_all_cores={:.0} threads={} mean_bytes={} \
          body_bytes={} start_rss_mib={:.1} peak_rss_mib={:.1}",
-        figures.pooled.pipeline.as_secs_f64(),
-        per_second(messages, figures.pooled.pipeline),
-        per_second(messages, figures.pooled.send_only),
-        per_second(messages, figures.no_delay.pipeline),
-        per_second(messages, figures.no_delay.send_only),
+        figures.sends.pipeline.as_secs_f64(),
+        per_second(messages, figures.sends.pipeline),
+        per_second(messages, figures.sends.send_only),
         per_second(messages, figures.compose_one_core),
         per_second(messages, figures.sign_one_core),
         per_second(messages, figures.compose_sign_all_cores),
         figures.threads,
-        figures.pooled.mean_signed_bytes,
+        figures.sends.mean_signed_bytes,
         figures.body_bytes,
         figures.start_rss_kib as f64 / 1024.0,
         figures.peak_rss_kib as f64 / 1024.0,

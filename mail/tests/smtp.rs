@@ -440,6 +440,53 @@ async fn closed_connection_is_transient_and_the_pool_recovers() {
 }
 
 #[tokio::test]
+async fn messages_in_a_row_share_a_connection() {
+    let server = start_server(SmtpOptions::default()).await;
+    for (port, tls) in [
+        (server.starttls_port(), TlsMode::StartTls),
+        (server.tls_port(), TlsMode::Implicit),
+    ] {
+        let transport = SmtpTransport::new(config(&server, port, tls)).unwrap();
+        for n in 0..3 {
+            send_to(&transport, &format!("row{n}@example.jp"))
+                .await
+                .unwrap();
+        }
+    }
+
+    server
+        .wait_for_messages(6, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let logins = server.log().matches("succeeded for user").count();
+    assert_eq!(logins, 2, "one login per transport:\n{}", server.log());
+}
+
+/// The server accepts the message and then drops the connection before the client's next
+/// command. The message arrives once, and the next one goes over a new connection.
+#[tokio::test]
+async fn connection_dropped_after_accepted_data_sends_nothing_twice() {
+    let server = start_server(SmtpOptions::default()).await;
+    let transport =
+        SmtpTransport::new(config(&server, server.starttls_port(), TlsMode::StartTls)).unwrap();
+
+    let dropped = send_to(&transport, "drop-hanako@example.jp").await;
+    let after = send_to(&transport, "after@example.jp").await;
+
+    assert!(dropped.unwrap().starts_with("250 "));
+    assert!(after.unwrap().starts_with("250 "));
+    let received = server
+        .wait_for_messages(2, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let recipients: Vec<_> = received.iter().map(|m| m.rcpt_tos.clone()).collect();
+    assert_eq!(
+        recipients,
+        [["drop-hanako@example.jp"], ["after@example.jp"]]
+    );
+}
+
+#[tokio::test]
 async fn stalled_data_times_out_and_the_pool_recovers() {
     let server = start_server(SmtpOptions::default()).await;
     let mut settings = config(&server, server.starttls_port(), TlsMode::StartTls);

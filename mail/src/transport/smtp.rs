@@ -1,31 +1,48 @@
-//! Sending over the tenant's SMTP server with lettre's pooled transport, and finding out which
-//! TLS mode a port expects.
+//! Sending over the tenant's SMTP server on connections that this module opens, keeps and
+//! reuses, and finding out which TLS mode a port expects.
 //!
-//! lettre 0.11.23 applies its own timeout to the TCP connect only: a client that waits for a
-//! plain-text greeting on an implicit-TLS port waits for ever. So every connect, check, send and
-//! probe here runs under `tokio::time::timeout`. lettre reports TLS and certificate failures as
-//! connection errors; their cause is found by walking the `source()` chain down to rustls.
+//! lettre's pooled transport is not used: in 0.11.23 it does not set TCP_NODELAY, and it writes
+//! the end of DATA (CRLF "." CRLF) separately from the message. Nagle's algorithm then keeps
+//! those 5 bytes back until the server acknowledges the message, which a server delays by up to 40 ms:
+//! one message per 40 ms per connection (docs/BENCHMARKS.md, "Sending"). So this module opens
+//! the TCP connection itself, sets TCP_NODELAY, adds implicit TLS with tokio-rustls, and hands
+//! the stream to lettre's `AsyncSmtpConnection` for the SMTP dialogue and STARTTLS.
+//!
+//! lettre applies its own timeout to the TCP connect only: a client that waits for a plain-text
+//! greeting on an implicit-TLS port waits for ever. So every connect, check, send and probe here
+//! runs under `tokio::time::timeout`. TLS and certificate failures are classified by walking the
+//! error's `source()` chain down to rustls.
 
 use std::{
     error::Error as StdError,
-    io,
+    fmt, io,
+    pin::Pin,
     sync::{Arc, Mutex, PoisonError},
+    task::{Context, Poll},
     time::Duration,
 };
 
 use lettre::{
-    Address, AsyncTransport, Tokio1Executor,
+    Address,
     address::Envelope,
     transport::smtp::{
-        AsyncSmtpTransport, AsyncSmtpTransportBuilder, Error as SmtpError, PoolConfig,
+        Error as SmtpError,
         authentication::{Credentials, Mechanism},
-        client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters},
+        client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters},
         extension::ClientId,
         response::Response,
     },
 };
-use rustls::{CertificateError, InvalidMessage, pki_types::ServerName};
+use rustls::{
+    CertificateError, ClientConfig, InvalidMessage, RootCertStore,
+    pki_types::{CertificateDer, ServerName, pem::PemObject},
+};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+};
+use tokio_rustls::{TlsConnector, client::TlsStream};
 
 use super::{Accepted, FaultCause, FaultKind, FaultTarget, Outgoing, SendFault};
 
@@ -35,6 +52,9 @@ const MECHANISMS: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
 /// Maximum extra wait, after a STARTTLS attempt timed out, for finding out whether the port
 /// expects implicit TLS instead.
 const DIAGNOSIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Logged-in connections kept open for the next message.
+const MAX_IDLE_CONNECTIONS: usize = 16;
 
 /// The encryption of an SMTP connection. There is deliberately no plain-text or opportunistic mode:
 /// both could send the password unencrypted.
@@ -63,8 +83,7 @@ pub struct SmtpConfig {
     pub hello_name: Option<String>,
 }
 
-/// Sends over one SMTP account through a pool of authenticated connections. Clones share the
-/// pool.
+/// Sends over one SMTP account, reusing logged-in connections. Clones share the connections.
 #[derive(Clone)]
 pub struct SmtpTransport {
     shared: Arc<Shared>,
@@ -72,18 +91,12 @@ pub struct SmtpTransport {
 
 struct Shared {
     endpoint: Endpoint,
-    credentials: Credentials,
+    /// `None` only for the plain-text benchmark transport, which does not log in.
+    credentials: Option<Credentials>,
     /// Kept to redact it from faults.
     password: SecretString,
-    builder: AsyncSmtpTransportBuilder,
-    pool: Mutex<PoolSlot>,
-}
-
-/// The current lettre pool. It is built on first use, so that [`SmtpTransport::new`] needs no
-/// running Tokio runtime, and rebuilt after an interrupted send.
-struct PoolSlot {
-    generation: u64,
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// Logged-in connections between messages, the most recently used last.
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
 }
 
 /// Connection settings, shared by the transport and the TLS probe.
@@ -92,8 +105,13 @@ struct Endpoint {
     port: u16,
     tls: TlsMode,
     timeout: Duration,
+    /// For STARTTLS, which lettre performs.
     tls_parameters: TlsParameters,
+    /// For implicit TLS, which this module performs. Trusts the same roots as `tls_parameters`.
+    tls_config: Arc<ClientConfig>,
     hello_name: ClientId,
+    /// Neither TLS nor AUTH: only [`SmtpTransport::plaintext_for_benchmark`] sets this.
+    plaintext: bool,
 }
 
 impl SmtpTransport {
@@ -102,51 +120,66 @@ impl SmtpTransport {
     /// Fails with [`FaultCause::HostNotFound`] for a host that is not a valid host name or IP
     /// address, and with [`FaultCause::InvalidSettings`] for an unusable `extra_root_pem`.
     pub fn new(config: SmtpConfig) -> Result<Self, SendFault> {
-        let tls_parameters = tls_parameters(&config.host, config.extra_root_pem.as_deref())
-            .map_err(|fault| fault.with_target(smtp_target(&config.host, config.port)))?;
-        let hello_name = config
-            .hello_name
-            .map_or_else(ClientId::default, ClientId::Domain);
+        let endpoint = Endpoint::new(
+            config.host,
+            config.port,
+            config.tls,
+            config.timeout,
+            config.extra_root_pem.as_deref(),
+        )?;
+        let endpoint = match config.hello_name {
+            Some(name) => Endpoint {
+                hello_name: ClientId::Domain(name),
+                ..endpoint
+            },
+            None => endpoint,
+        };
         let credentials =
             Credentials::new(config.username, config.password.expose_secret().to_owned());
-        let tls = match config.tls {
-            TlsMode::Implicit => Tls::Wrapper(tls_parameters.clone()),
-            TlsMode::StartTls => Tls::Required(tls_parameters.clone()),
-        };
-        // "dangerous" only means that the builder starts without TLS; `tls` sets it.
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
-            .port(config.port)
-            .tls(tls)
-            .credentials(credentials.clone())
-            .authentication(MECHANISMS.to_vec())
-            .hello_name(hello_name.clone())
-            .timeout(Some(config.timeout))
-            .pool_config(PoolConfig::new());
+        Ok(Self::with(endpoint, Some(credentials), config.password))
+    }
 
-        Ok(Self {
+    /// Builds a transport without TLS and without AUTH, for measuring throughput against a local
+    /// sink that offers neither (Postfix's smtp-sink). Never use it for real mail: it would send
+    /// messages in plain text.
+    #[cfg(feature = "plaintext-benchmark")]
+    pub fn plaintext_for_benchmark(
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        hello_name: &str,
+    ) -> Result<Self, SendFault> {
+        let endpoint = Endpoint::new(host.to_owned(), port, TlsMode::StartTls, timeout, None)?;
+        let endpoint = Endpoint {
+            hello_name: ClientId::Domain(hello_name.to_owned()),
+            plaintext: true,
+            ..endpoint
+        };
+        Ok(Self::with(
+            endpoint,
+            None,
+            SecretString::from(String::new()),
+        ))
+    }
+
+    fn with(endpoint: Endpoint, credentials: Option<Credentials>, password: SecretString) -> Self {
+        Self {
             shared: Arc::new(Shared {
-                endpoint: Endpoint {
-                    host: config.host,
-                    port: config.port,
-                    tls: config.tls,
-                    timeout: config.timeout,
-                    tls_parameters,
-                    hello_name,
-                },
+                endpoint,
                 credentials,
-                password: config.password,
-                builder,
-                pool: Mutex::new(PoolSlot {
-                    generation: 0,
-                    transport: None,
-                }),
+                password,
+                idle: Mutex::new(Vec::new()),
             }),
-        })
+        }
     }
 
     /// Sends `message.raw` unchanged to `message.to`, with `message.envelope_from` as MAIL FROM,
-    /// over a pooled connection. A message that does not end with CRLF arrives with one, because
-    /// SMTP ends the data with a line break.
+    /// over an idle connection or a new one. A message that does not end with CRLF arrives with
+    /// one, because SMTP ends the data with a line break.
+    ///
+    /// A connection goes back to the idle list only after a send that succeeded. After any
+    /// failure, lettre has already sent QUIT on it, and after a timeout it may be in the middle
+    /// of a command, so it is dropped.
     pub async fn send(&self, message: Outgoing<'_>) -> Result<Accepted, SendFault> {
         let shared = &*self.shared;
         let endpoint = &shared.endpoint;
@@ -158,25 +191,20 @@ impl SmtpTransport {
         // out here, and the server receives the message unchanged.
         let data = message.raw.strip_suffix(b"\r\n").unwrap_or(message.raw);
 
-        let (generation, transport) = shared.transport();
-        let mut guard = DiscardPoolOnDrop {
-            shared,
-            generation,
-            armed: true,
+        let session = async {
+            let mut connection = shared.connection().await?;
+            let response = connection.send(&envelope, data).await?;
+            Ok::<_, Failure>((connection, response))
         };
-        let outcome =
-            tokio::time::timeout(endpoint.timeout, transport.send_raw(&envelope, data)).await;
-        guard.armed = false;
-
-        let result = match outcome {
-            Ok(Ok(response)) => Ok(Accepted {
-                response: reply_text(&response),
-            }),
-            Ok(Err(error)) => Err(shared.classify(&error)),
-            Err(_elapsed) => {
-                shared.discard_pool(generation);
-                Err(endpoint.timed_out().await)
+        let result = match tokio::time::timeout(endpoint.timeout, session).await {
+            Ok(Ok((connection, response))) => {
+                shared.put_back(connection);
+                Ok(Accepted {
+                    response: reply_text(&response),
+                })
             }
+            Ok(Err(failure)) => Err(shared.classify(&failure)),
+            Err(_elapsed) => Err(endpoint.timed_out().await),
         };
         if let Err(fault) = &result {
             tracing::debug!(host = %endpoint.host, port = endpoint.port, cause = fault.cause.code(), "SMTP send failed");
@@ -191,15 +219,14 @@ impl SmtpTransport {
         tracing::debug!(host = %endpoint.host, port = endpoint.port, "checking an SMTP account");
 
         let session = async {
-            let mut connection = endpoint.connect().await?;
-            connection.auth(&MECHANISMS, &shared.credentials).await?;
+            let mut connection = shared.open().await?;
             // The check has passed once AUTH succeeded; a failed QUIT does not change that.
             let _ = connection.quit().await;
-            Ok::<(), SmtpError>(())
+            Ok::<(), Failure>(())
         };
         let result = match tokio::time::timeout(endpoint.timeout, session).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(shared.classify(&error)),
+            Ok(Err(failure)) => Err(shared.classify(&failure)),
             Err(_elapsed) => Err(endpoint.timed_out().await),
         };
         if let Err(fault) = &result {
@@ -209,8 +236,8 @@ impl SmtpTransport {
     }
 }
 
-impl std::fmt::Debug for SmtpTransport {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for SmtpTransport {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let endpoint = &self.shared.endpoint;
         formatter
             .debug_struct("SmtpTransport")
@@ -222,77 +249,105 @@ impl std::fmt::Debug for SmtpTransport {
 }
 
 impl Shared {
-    /// Returns the current pool and its generation, building it first if needed.
-    fn transport(&self) -> (u64, AsyncSmtpTransport<Tokio1Executor>) {
-        let mut slot = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        let transport = slot
-            .transport
-            .get_or_insert_with(|| self.builder.clone().build())
-            .clone();
-        (slot.generation, transport)
+    /// Takes the most recently used idle connection that still replies to NOOP, or opens a new one.
+    ///
+    /// The NOOP costs a round trip per message, as in lettre's own pool. Without it, a connection
+    /// that the server closed after the previous message (some close after each one, or after a
+    /// number of them) would fail the next message at MAIL FROM, and the mail would wait for its
+    /// retry, since a failed send cannot tell whether the server got the message.
+    async fn connection(&self) -> Result<AsyncSmtpConnection, Failure> {
+        while let Some(mut connection) = self.take_idle() {
+            if connection.test_connected().await {
+                return Ok(connection);
+            }
+        }
+        self.open().await
     }
 
-    /// Drops the pool of `generation`, unless it was already replaced.
-    ///
-    /// lettre 0.11.23 puts a connection back into its pool even when the send that used it was
-    /// cancelled halfway, for example by a timeout. The next message on that connection would
-    /// then wait for a reply that never comes, or read the previous command's reply as its own.
-    /// A new pool avoids both. The old pool sends QUIT on its idle connections once its last
-    /// user is gone, and on a stalled connection that QUIT waits in a background task until the
-    /// server closes the connection.
-    fn discard_pool(&self, generation: u64) {
-        let mut slot = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.generation == generation {
-            slot.generation += 1;
-            slot.transport = None;
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    fn put_back(&self, connection: AsyncSmtpConnection) {
+        if connection.has_broken() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_CONNECTIONS {
+            idle.push(connection);
         }
     }
 
-    fn classify(&self, error: &SmtpError) -> SendFault {
-        classify(error, self.endpoint.tls)
+    /// Opens a connection and logs in.
+    async fn open(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let mut connection = self.endpoint.connect().await?;
+        if let Some(credentials) = &self.credentials {
+            connection.auth(&MECHANISMS, credentials).await?;
+        }
+        Ok(connection)
+    }
+
+    fn classify(&self, failure: &Failure) -> SendFault {
+        failure
+            .classify(self.endpoint.tls)
             .redacted(self.password.expose_secret())
             .with_target(self.endpoint.target())
             .with_timeout_of(self.endpoint.timeout)
     }
 }
 
-/// Discards the pool when a send is dropped before it finished, for example because the
-/// caller's own timeout cancelled it. `send` disarms it once lettre has returned.
-struct DiscardPoolOnDrop<'a> {
-    shared: &'a Shared,
-    generation: u64,
-    armed: bool,
-}
-
-impl Drop for DiscardPoolOnDrop<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.shared.discard_pool(self.generation);
-        }
-    }
-}
-
 impl Endpoint {
+    fn new(
+        host: String,
+        port: u16,
+        tls: TlsMode,
+        timeout: Duration,
+        extra_root_pem: Option<&[u8]>,
+    ) -> Result<Self, SendFault> {
+        let target = || smtp_target(&host, port);
+        let tls_parameters =
+            tls_parameters(&host, extra_root_pem).map_err(|fault| fault.with_target(target()))?;
+        let tls_config = tls_config(extra_root_pem).map_err(|fault| fault.with_target(target()))?;
+        Ok(Self {
+            host,
+            port,
+            tls,
+            timeout,
+            tls_parameters,
+            tls_config,
+            hello_name: ClientId::default(),
+            plaintext: false,
+        })
+    }
+
     fn target(&self) -> FaultTarget {
         smtp_target(&self.host, self.port)
     }
 
     /// Opens a connection in the configured TLS mode, up to the greeting and EHLO (after
     /// STARTTLS in that mode). Does not log in.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
-        let implicit_tls = match self.tls {
-            TlsMode::Implicit => Some(self.tls_parameters.clone()),
-            TlsMode::StartTls => None,
-        };
-        let mut connection = AsyncSmtpConnection::connect_tokio1(
-            (self.host.as_str(), self.port),
-            Some(self.timeout),
-            &self.hello_name,
-            implicit_tls,
-            None,
-        )
-        .await?;
-        if self.tls == TlsMode::StartTls {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+        self.connect_in(self.tls).await
+    }
+
+    async fn connect_in(&self, tls: TlsMode) -> Result<AsyncSmtpConnection, Failure> {
+        if tls == TlsMode::Implicit {
+            let stream = self.tcp().await?;
+            let server_name = ServerName::try_from(self.host.clone())
+                .map_err(|error| Failure::Io(io::Error::new(io::ErrorKind::InvalidInput, error)))?;
+            let stream = TlsConnector::from(Arc::clone(&self.tls_config))
+                .connect(server_name, stream)
+                .await?;
+            let stream = Box::new(ImplicitTlsStream(stream));
+            return Ok(
+                AsyncSmtpConnection::connect_with_transport(stream, &self.hello_name).await?,
+            );
+        }
+        let mut connection = self.connect_plain().await?;
+        if !self.plaintext {
             connection
                 .starttls(self.tls_parameters.clone(), &self.hello_name)
                 .await?;
@@ -300,9 +355,36 @@ impl Endpoint {
         Ok(connection)
     }
 
+    /// Opens a plain-text connection, up to the greeting and EHLO.
+    async fn connect_plain(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let stream = Box::new(self.tcp().await?);
+        Ok(AsyncSmtpConnection::connect_with_transport(stream, &self.hello_name).await?)
+    }
+
+    /// Connects to the first of the host's addresses that accepts, with TCP_NODELAY set.
+    async fn tcp(&self) -> io::Result<TcpStream> {
+        let mut last_error = None;
+        for address in tokio::net::lookup_host((self.host.as_str(), self.port)).await? {
+            match TcpStream::connect(address).await {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    return Ok(stream);
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "could not resolve to any supported address",
+            )
+        }))
+    }
+
     /// Maps a failed probe step; nothing to redact, because the probe never logs in.
-    fn classify_probe(&self, error: &SmtpError) -> SendFault {
-        classify(error, self.tls)
+    fn classify_probe(&self, failure: &Failure) -> SendFault {
+        failure
+            .classify(self.tls)
             .with_target(self.target())
             .with_timeout_of(self.timeout)
     }
@@ -317,7 +399,7 @@ impl Endpoint {
     /// port that expects implicit TLS also ends in a timeout (both sides wait), so this tries a
     /// TLS handshake on the port before calling it a plain timeout.
     async fn timed_out(&self) -> SendFault {
-        if self.tls == TlsMode::StartTls && self.speaks_implicit_tls().await {
+        if self.tls == TlsMode::StartTls && !self.plaintext && self.speaks_implicit_tls().await {
             return SendFault::new(
                 FaultKind::Configuration,
                 FaultCause::StartTlsOnImplicitTlsPort,
@@ -331,27 +413,130 @@ impl Endpoint {
     /// error counts as yes: the port speaks TLS, even if this client does not trust it.
     async fn speaks_implicit_tls(&self) -> bool {
         let limit = self.timeout.min(DIAGNOSIS_TIMEOUT);
-        let attempt = AsyncSmtpConnection::connect_tokio1(
-            (self.host.as_str(), self.port),
-            Some(limit),
-            &self.hello_name,
-            Some(self.tls_parameters.clone()),
-            None,
-        );
-        match tokio::time::timeout(limit, attempt).await {
+        match tokio::time::timeout(limit, self.connect_in(TlsMode::Implicit)).await {
             Ok(Ok(mut connection)) => {
                 let _ = tokio::time::timeout(limit, connection.quit()).await;
                 true
             }
-            Ok(Err(error)) => {
-                error.status().is_some()
+            Ok(Err(failure)) => {
+                failure.smtp_reply()
                     || matches!(
-                        rustls_error(&error),
+                        failure.rustls_error(),
                         Some(rustls::Error::InvalidCertificate(_))
                     )
             }
             Err(_elapsed) => false,
         }
+    }
+}
+
+/// A TLS stream opened by this module, in the form lettre takes streams. lettre treats it as a
+/// plain stream; it is encrypted underneath.
+#[derive(Debug)]
+struct ImplicitTlsStream(TlsStream<TcpStream>);
+
+impl AsyncRead for ImplicitTlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(context, buffer)
+    }
+}
+
+impl AsyncWrite for ImplicitTlsStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(context, buffer)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(context)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(context)
+    }
+}
+
+impl AsyncTokioStream for ImplicitTlsStream {
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// Why a connect, login or send failed: before lettre had the stream (TCP, implicit TLS), or
+/// in lettre's SMTP dialogue.
+#[derive(Debug)]
+enum Failure {
+    Io(io::Error),
+    Smtp(SmtpError),
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+impl From<SmtpError> for Failure {
+    fn from(error: SmtpError) -> Self {
+        Self::Smtp(error)
+    }
+}
+
+impl Failure {
+    fn error(&self) -> &(dyn StdError + 'static) {
+        match self {
+            Self::Io(error) => error,
+            Self::Smtp(error) => error,
+        }
+    }
+
+    /// Returns whether the server got as far as an SMTP reply.
+    fn smtp_reply(&self) -> bool {
+        matches!(self, Self::Smtp(error) if error.status().is_some())
+    }
+
+    fn rustls_error(&self) -> Option<&rustls::Error> {
+        error_chain(self.error()).find_map(|error| error.downcast_ref::<rustls::Error>())
+    }
+
+    /// Maps the failure to a fault. `tls` is the mode of the attempt that failed.
+    fn classify(&self, tls: TlsMode) -> SendFault {
+        if let Self::Smtp(error) = self
+            && let Some(fault) = classify_reply(error)
+        {
+            return fault;
+        }
+        if let Some(tls_error) = self.rustls_error() {
+            return tls_fault(tls_error, tls);
+        }
+        if let Self::Smtp(error) = self
+            && error.is_client()
+        {
+            return client_fault(error);
+        }
+        let text = self.error().to_string();
+        if let Some(io_error) =
+            error_chain(self.error()).find_map(|error| error.downcast_ref::<io::Error>())
+        {
+            return SendFault::new(FaultKind::Transient, io_cause(io_error)).with_detail(text);
+        }
+        // lettre calls a reply that ends before its last line "incomplete response": the server
+        // closed the connection.
+        if let Self::Smtp(error) = self
+            && error.is_response()
+            && !text.contains("incomplete response")
+        {
+            return SendFault::new(FaultKind::Configuration, FaultCause::Protocol)
+                .with_detail(text);
+        }
+        SendFault::new(FaultKind::Transient, FaultCause::Network).with_detail(text)
     }
 }
 
@@ -369,39 +554,28 @@ pub async fn detect_tls_mode(
     timeout: Duration,
     extra_root_pem: Option<&[u8]>,
 ) -> Result<TlsMode, SendFault> {
-    let tls_parameters = tls_parameters(host, extra_root_pem)
-        .map_err(|fault| fault.with_target(smtp_target(host, port)))?;
-    let mut endpoint = Endpoint {
-        host: host.to_owned(),
+    let mut endpoint = Endpoint::new(
+        host.to_owned(),
         port,
-        tls: TlsMode::StartTls,
+        TlsMode::StartTls,
         timeout,
-        tls_parameters,
-        hello_name: ClientId::default(),
-    };
+        extra_root_pem,
+    )?;
     tracing::debug!(host, port, "probing the TLS mode of an SMTP port");
 
-    let plain = AsyncSmtpConnection::connect_tokio1(
-        (host, port),
-        Some(timeout),
-        &endpoint.hello_name,
-        None,
-        None,
-    );
-    match tokio::time::timeout(timeout, plain).await {
+    match tokio::time::timeout(timeout, endpoint.connect_plain()).await {
         Ok(Ok(connection)) => upgrade_probe(&endpoint, connection).await,
-        Ok(Err(error)) => Err(endpoint.classify_probe(&error)),
+        Ok(Err(failure)) => Err(endpoint.classify_probe(&failure)),
         Err(_no_greeting) => {
             endpoint.tls = TlsMode::Implicit;
-            let implicit = endpoint.connect();
-            match tokio::time::timeout(timeout, implicit).await {
+            match tokio::time::timeout(timeout, endpoint.connect()).await {
                 Ok(Ok(mut connection)) => {
                     let _ = tokio::time::timeout(timeout, connection.quit()).await;
                     Ok(TlsMode::Implicit)
                 }
                 // A server that speaks plain text but did not greet within `timeout` replies to
                 // the TLS handshake with its late greeting: that is a timeout, not a wrong mode.
-                Ok(Err(error)) => match endpoint.classify_probe(&error) {
+                Ok(Err(failure)) => match endpoint.classify_probe(&failure) {
                     fault if fault.cause == FaultCause::ImplicitTlsOnStartTlsPort => {
                         Err(endpoint.timeout_fault())
                     }
@@ -431,7 +605,7 @@ async fn upgrade_probe(
             let _ = tokio::time::timeout(endpoint.timeout, connection.quit()).await;
             Ok(TlsMode::StartTls)
         }
-        Ok(Err(error)) => Err(endpoint.classify_probe(&error)),
+        Ok(Err(error)) => Err(endpoint.classify_probe(&Failure::Smtp(error))),
         Err(_elapsed) => Err(endpoint.timeout_fault()),
     }
 }
@@ -443,8 +617,8 @@ fn smtp_target(host: &str, port: u16) -> FaultTarget {
     }
 }
 
-/// TLS settings that verify the certificate for `host` against the webpki roots and
-/// `extra_root_pem`.
+/// lettre's TLS settings for STARTTLS: verify the certificate for `host` against the webpki
+/// roots and `extra_root_pem`.
 fn tls_parameters(host: &str, extra_root_pem: Option<&[u8]>) -> Result<TlsParameters, SendFault> {
     if ServerName::try_from(host).is_err() {
         return Err(
@@ -452,15 +626,39 @@ fn tls_parameters(host: &str, extra_root_pem: Option<&[u8]>) -> Result<TlsParame
                 .with_detail("the host is not a valid host name or IP address"),
         );
     }
-    let invalid = |error: SmtpError| {
-        SendFault::new(FaultKind::Configuration, FaultCause::InvalidSettings)
-            .with_detail(format!("invalid extra root certificate: {error}"))
-    };
+    let invalid = |error: SmtpError| invalid_root(&error);
     let mut builder = TlsParameters::builder(host.to_owned());
     if let Some(pem) = extra_root_pem {
         builder = builder.add_root_certificate(Certificate::from_pem(pem).map_err(invalid)?);
     }
     builder.build_rustls().map_err(invalid)
+}
+
+/// Builds the rustls settings for implicit TLS, with the same roots as [`tls_parameters`]: the
+/// webpki roots and every certificate in `extra_root_pem`.
+fn tls_config(extra_root_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, SendFault> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_root_pem {
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate = certificate.map_err(|error| invalid_root(&error))?;
+            roots
+                .add(certificate)
+                .map_err(|error| invalid_root(&error))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| invalid_root(&error))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+fn invalid_root(error: &dyn fmt::Display) -> SendFault {
+    SendFault::new(FaultKind::Configuration, FaultCause::InvalidSettings)
+        .with_detail(format!("invalid extra root certificate: {error}"))
 }
 
 fn envelope(message: &Outgoing<'_>) -> Result<Envelope, SendFault> {
@@ -487,82 +685,72 @@ fn reply_text(response: &Response) -> String {
         .to_owned()
 }
 
-/// Maps a lettre error to a fault. `tls` is the mode of the attempt that failed.
-fn classify(error: &SmtpError, tls: TlsMode) -> SendFault {
-    if let Some(code) = error.status() {
-        let code = u16::from(code);
-        let text = error.source().map(ToString::to_string).unwrap_or_default();
-        let (kind, cause) = reply_fault(code, &text);
-        return SendFault::new(kind, cause).with_response(&format!("{code} {text}"));
-    }
+/// Maps a negative SMTP reply to a fault; `None` when the server sent no reply.
+fn classify_reply(error: &SmtpError) -> Option<SendFault> {
+    let code = u16::from(error.status()?);
+    let text = error.source().map(ToString::to_string).unwrap_or_default();
+    let (kind, cause) = reply_fault(code, &text);
+    Some(SendFault::new(kind, cause).with_response(&format!("{code} {text}")))
+}
 
-    if let Some(tls_error) = rustls_error(error) {
-        let cause = match tls_error {
-            rustls::Error::InvalidCertificate(
-                CertificateError::Expired | CertificateError::ExpiredContext { .. },
-            ) => FaultCause::CertificateExpired,
-            rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            ) => FaultCause::CertificateWrongHost,
-            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-                FaultCause::CertificateUnknownIssuer
-            }
-            // The first bytes were not a TLS record: the server sent its plain-text greeting.
-            rustls::Error::InvalidMessage(InvalidMessage::InvalidContentType)
-                if tls == TlsMode::Implicit =>
-            {
-                FaultCause::ImplicitTlsOnStartTlsPort
-            }
-            _ => FaultCause::TlsHandshake,
-        };
-        return SendFault::new(FaultKind::Configuration, cause).with_detail(tls_error.to_string());
-    }
+/// Maps a failed TLS handshake to a fault. `tls` is the mode of the attempt that failed.
+fn tls_fault(tls_error: &rustls::Error, tls: TlsMode) -> SendFault {
+    let cause = match tls_error {
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => FaultCause::CertificateExpired,
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => FaultCause::CertificateWrongHost,
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            FaultCause::CertificateUnknownIssuer
+        }
+        // The first bytes were not a TLS record: the server sent its plain-text greeting.
+        rustls::Error::InvalidMessage(InvalidMessage::InvalidContentType)
+            if tls == TlsMode::Implicit =>
+        {
+            FaultCause::ImplicitTlsOnStartTlsPort
+        }
+        _ => FaultCause::TlsHandshake,
+    };
+    SendFault::new(FaultKind::Configuration, cause).with_detail(tls_error.to_string())
+}
 
+/// Maps an error that lettre raised itself, without a server reply, to a fault.
+fn client_fault(error: &SmtpError) -> SendFault {
     let text = error.to_string();
-    if error.is_client() {
-        // NOTE: lettre 0.11.23 reports these only as text. The texts matched here are its
-        // messages; another version may word them differently.
-        let (kind, cause) = if text.contains("STARTTLS is not supported") {
-            (FaultKind::Configuration, FaultCause::NoStartTls)
-        } else if text.contains("No compatible authentication mechanism") {
-            (
-                FaultKind::Configuration,
-                FaultCause::AuthenticationUnavailable,
-            )
-        } else if text.contains("SMTPUTF8") || text.contains("8BITMIME") {
-            (FaultKind::Permanent, FaultCause::UnsupportedByServer)
-        } else {
-            (FaultKind::Permanent, FaultCause::Protocol)
-        };
-        return SendFault::new(kind, cause).with_detail(text);
-    }
+    // NOTE: lettre 0.11.23 reports these only as text. The texts matched here are its messages;
+    // another version may word them differently.
+    let (kind, cause) = if text.contains("STARTTLS is not supported") {
+        (FaultKind::Configuration, FaultCause::NoStartTls)
+    } else if text.contains("No compatible authentication mechanism") {
+        (
+            FaultKind::Configuration,
+            FaultCause::AuthenticationUnavailable,
+        )
+    } else if text.contains("SMTPUTF8") || text.contains("8BITMIME") {
+        (FaultKind::Permanent, FaultCause::UnsupportedByServer)
+    } else {
+        (FaultKind::Permanent, FaultCause::Protocol)
+    };
+    SendFault::new(kind, cause).with_detail(text)
+}
 
-    if let Some(io_error) = io_error(error) {
-        let cause = match io_error.kind() {
-            io::ErrorKind::ConnectionRefused => FaultCause::ConnectionRefused,
-            io::ErrorKind::TimedOut => FaultCause::Timeout,
-            // std reports failed name lookups with an unstable error kind, so only the text
-            // identifies them.
-            _ if io_error
-                .to_string()
-                .starts_with("failed to lookup address information") =>
-            {
-                FaultCause::HostNotFound
-            }
-            _ => FaultCause::Network,
-        };
-        return SendFault::new(FaultKind::Transient, cause).with_detail(text);
+fn io_cause(error: &io::Error) -> FaultCause {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused => FaultCause::ConnectionRefused,
+        io::ErrorKind::TimedOut => FaultCause::Timeout,
+        io::ErrorKind::NotFound => FaultCause::HostNotFound,
+        // std reports failed name lookups with an unstable error kind, so only the text
+        // identifies them.
+        _ if error
+            .to_string()
+            .starts_with("failed to lookup address information") =>
+        {
+            FaultCause::HostNotFound
+        }
+        _ => FaultCause::Network,
     }
-
-    if text.contains("could not resolve to any supported address") {
-        return SendFault::new(FaultKind::Transient, FaultCause::HostNotFound).with_detail(text);
-    }
-    // lettre calls a reply that ends before its last line "incomplete response": the server
-    // closed the connection.
-    if error.is_response() && !text.contains("incomplete response") {
-        return SendFault::new(FaultKind::Configuration, FaultCause::Protocol).with_detail(text);
-    }
-    SendFault::new(FaultKind::Transient, FaultCause::Network).with_detail(text)
 }
 
 /// Kind and cause of a negative SMTP reply.
@@ -618,14 +806,6 @@ fn error_chain<'a>(
         };
         Some(current)
     })
-}
-
-fn rustls_error(error: &SmtpError) -> Option<&rustls::Error> {
-    error_chain(error).find_map(|error| error.downcast_ref::<rustls::Error>())
-}
-
-fn io_error(error: &SmtpError) -> Option<&io::Error> {
-    error_chain(error).find_map(|error| error.downcast_ref::<io::Error>())
 }
 
 #[cfg(test)]

@@ -495,6 +495,76 @@ async fn auth_failure_pauses_the_sender(database: Database) {
 }
 on_both_databases!(auth_failure_pauses_the_sender);
 
+/// Makes every write of the `sent` state fail, as a database outage right after the send would,
+/// or lifts that again.
+async fn fail_writes_of_sent(db: &sea_orm::DatabaseConnection, fail: bool) {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let statements: &[&str] = match (db.get_database_backend(), fail) {
+        (DbBackend::Sqlite, true) => &[
+            "CREATE TRIGGER fail_sent BEFORE UPDATE OF state ON deliveries \
+             WHEN NEW.state = 'sent' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        ],
+        (DbBackend::Sqlite, false) => &["DROP TRIGGER fail_sent"],
+        (_, true) => &[
+            "CREATE FUNCTION fail_sent() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+            "CREATE TRIGGER fail_sent BEFORE UPDATE OF state ON deliveries \
+             FOR EACH ROW WHEN (NEW.state = 'sent') EXECUTE FUNCTION fail_sent()",
+        ],
+        (_, false) => &["DROP TRIGGER fail_sent ON deliveries"],
+    };
+    for statement in statements {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+}
+
+/// The server took the mail, but recording it as sent failed, so the job failed and was
+/// retried. The claim stays, so no retry sends it again, and the reconciler later marks
+/// it as not known to have arrived.
+async fn failed_bookkeeping_after_a_send_never_sends_twice(database: Database) {
+    let smtp = TestSmtp::start().await.unwrap();
+    let app = app_with_smtp(database, &smtp).await;
+    let (token, _) = sending_tenant(&app, &smtp, "bookkeeping").await;
+    let member = create_member(&app, &token, "member1@example.com", shibuya_member()).await;
+    let tenant_id = tenant_of(&app, &token).await;
+    let db = &app.state.db;
+    fail_writes_of_sent(db, true).await;
+
+    upsert(&app, &token, l1(98_000)).await;
+    settle(&app).await;
+    smtp.wait_for_messages(1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    // Retries, by the worker's job or by hand, find nothing left to claim.
+    for _ in 0..3 {
+        if let Ok(report) = send::send_ready(db, &app.state.sending, tenant_id, Utc::now()).await {
+            assert_eq!(report.sent, 0, "{report:?}");
+        }
+    }
+    let claimed = mail_of(&app, &token, &member).await;
+    assert_eq!(claimed[0]["state"], "SENDING", "{claimed:?}");
+
+    fail_writes_of_sent(db, false).await;
+    let later = Utc::now() + chrono::Duration::minutes(11);
+    assert_eq!(send::settle_interrupted(db, later).await.unwrap(), 1);
+    let settled = mail_of(&app, &token, &member).await;
+    assert_eq!(settled[0]["state"], "FAILED");
+    assert!(
+        settled[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not sent again"),
+        "{settled:?}"
+    );
+    let report = send::send_ready(db, &app.state.sending, tenant_id, later)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 0);
+    assert_eq!(smtp.messages().unwrap().len(), 1, "the mail arrived once");
+    app.stop().await;
+}
+on_both_databases!(failed_bookkeeping_after_a_send_never_sends_twice);
+
 /// Two workers sending for the same tenant at once send each mail once, and a limit of two a
 /// minute keeps the rest until the window moves.
 async fn concurrent_runs_send_once_within_the_limit(database: Database) {
