@@ -626,6 +626,66 @@ async fn concurrent_runs_send_once_within_the_limit(database: Database) {
 }
 on_both_databases!(concurrent_runs_send_once_within_the_limit);
 
+/// Large sends go out in batches that take turns with other tenants' jobs. Two tenants with
+/// large sends keep both in-process workers busy, yet a third tenant's single mail does not
+/// wait until they have finished.
+async fn large_sends_share_the_queue(database: Database) {
+    const BULK: usize = 400;
+    let smtp = TestSmtp::start().await.unwrap();
+    let app = app_with_smtp(database, &smtp).await;
+    let mut bulk_tokens = Vec::new();
+    for slug in ["bulk-a", "bulk-b"] {
+        let (token, _) = sending_tenant(&app, &smtp, slug).await;
+        let mut csv = String::from("email,希望エリア,max_rent\n");
+        for n in 0..BULK {
+            csv.push_str(&format!("{slug}-{n}@example.com,渋谷区,100000\n"));
+        }
+        let body = app
+            .graphql(
+                Some(&token),
+                "mutation($csv: String!) { importMembers(csv: $csv) { created } }",
+                json!({ "csv": csv }),
+            )
+            .await;
+        assert_eq!(body["data"]["importMembers"]["created"], BULK, "{body}");
+        bulk_tokens.push(token);
+    }
+    let (small_token, _) = sending_tenant(&app, &smtp, "small").await;
+    create_member(&app, &small_token, "small@example.com", shibuya_member()).await;
+
+    for token in &bulk_tokens {
+        upsert(&app, token, l1(98_000)).await;
+    }
+    smtp.wait_for_messages(1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    upsert(&app, &small_token, l1(98_000)).await;
+    let total = 2 * BULK + 1;
+    let received = smtp
+        .wait_for_messages(total, Duration::from_secs(180))
+        .await
+        .unwrap();
+
+    let position = received
+        .iter()
+        .position(|m| m.rcpt_tos == ["small@example.com"])
+        .expect("the small tenant's mail arrived");
+    assert!(
+        position < total * 3 / 4,
+        "the small tenant's mail arrived as number {} of {total}",
+        position + 1,
+    );
+    app.stop().await;
+}
+
+/// SQLite only: the fairness comes from the queue and the batches, not from the database.
+mod large_sends_share_the_queue {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_sqlite() {
+        super::large_sends_share_the_queue(crate::helpers::Database::Sqlite).await;
+    }
+}
+
 /// A Mailgun sender in the EU region sends through the EU host; a signed webhook about a
 /// permanent failure suppresses the address once, and forged, stale or replayed calls are
 /// rejected.
