@@ -47,6 +47,8 @@ pub enum Resource {
     MatchRule,
     Delivery,
     Sender,
+    Sequence,
+    Step,
 }
 
 /// A rejected input value: which field, the value as given, and the problem with it.
@@ -96,6 +98,14 @@ pub enum Problem {
     NotANumber,
     NotADate,
     NotAGeoPoint,
+    /// Not a local time written as HH:MM.
+    NotATime,
+    /// Not an event name: lowercase letters, digits and `_`, starting with a letter.
+    InvalidEventName,
+    /// Too many steps were inserted at the same place; move or remove one first.
+    NoRoomForStep,
+    /// Not an IANA time zone name.
+    UnknownTimeZone,
     NotText,
     NotTags,
     /// `allowed` contains each option as (stored value, Japanese label, English label).
@@ -209,6 +219,8 @@ fn not_found_message(resource: Resource, locale: Locale) -> String {
         Resource::MatchRule => ("マッチング条件", "match rule"),
         Resource::Delivery => ("配信", "delivery"),
         Resource::Sender => ("送信元", "sender"),
+        Resource::Sequence => ("ステップメール", "sequence"),
+        Resource::Step => ("ステップ", "step"),
     };
     match locale {
         Locale::Ja => format!("指定された{ja}が見つかりません。"),
@@ -264,6 +276,16 @@ impl ValidationError {
             Problem::NotADate => format!(
                 "「{field}」の値「{value}」を日付として読めません。例: 2024-04-01、2024/4/1、2024年4月1日"
             ),
+            Problem::NotATime => format!(
+                "「{field}」の値「{value}」を時刻として読めません。00:00〜23:59の「時:分」で入力してください。例: 09:30"
+            ),
+            Problem::InvalidEventName => format!(
+                "イベント名「{value}」は使えません。半角英小文字で始まり、英小文字・数字・アンダースコアのみの64文字以内にしてください。例: inquiry_sent"
+            ),
+            Problem::UnknownTimeZone => format!(
+                "タイムゾーン「{value}」は見つかりません。IANAの名前で入力してください。例: Asia/Tokyo、America/Los_Angeles"
+            ),
+            Problem::NoRoomForStep => "この位置にはこれ以上ステップを挿入できません。前後のステップを並べ替えるか削除してから、もう一度お試しください。".to_owned(),
             Problem::NotAGeoPoint => format!(
                 "「{field}」の値「{value}」を緯度・経度として読めません。緯度は-90〜90、経度は-180〜180の範囲で指定してください。例: 35.6812,139.7671"
             ),
@@ -356,6 +378,16 @@ impl ValidationError {
             Problem::NotADate => format!(
                 "\"{value}\" in \"{field}\" is not a date. Examples: 2024-04-01, 2024/4/1, 2024年4月1日"
             ),
+            Problem::NotATime => format!(
+                "\"{value}\" in \"{field}\" is not a time of day. Enter hours and minutes from 00:00 to 23:59, such as 09:30."
+            ),
+            Problem::InvalidEventName => format!(
+                "The event name \"{value}\" is invalid: start with a lowercase letter and use only lowercase letters, digits and underscores, up to 64 characters, such as inquiry_sent."
+            ),
+            Problem::UnknownTimeZone => format!(
+                "The time zone \"{value}\" was not found. Enter an IANA name such as Asia/Tokyo or America/Los_Angeles."
+            ),
+            Problem::NoRoomForStep => "No more steps can be inserted at this place. Reorder or remove the steps around it, then try again.".to_owned(),
             Problem::NotAGeoPoint => format!(
                 "\"{value}\" in \"{field}\" is not a latitude and longitude: latitude must be within -90 to 90 and longitude within -180 to 180. Example: 35.6812,139.7671"
             ),
@@ -426,6 +458,10 @@ impl ValidationError {
             Problem::NotANumber => "NOT_A_NUMBER",
             Problem::NotADate => "NOT_A_DATE",
             Problem::NotAGeoPoint => "NOT_A_GEO_POINT",
+            Problem::NotATime => "NOT_A_TIME",
+            Problem::InvalidEventName => "INVALID_EVENT_NAME",
+            Problem::NoRoomForStep => "NO_ROOM_FOR_STEP",
+            Problem::UnknownTimeZone => "UNKNOWN_TIME_ZONE",
             Problem::NotText => "NOT_TEXT",
             Problem::NotTags => "NOT_TAGS",
             Problem::UnknownOption { .. } => "UNKNOWN_OPTION",

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod schedule;
 pub mod sending;
 pub mod settings;
+pub mod steps;
 pub mod telemetry;
 pub mod tenants;
 

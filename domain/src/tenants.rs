@@ -103,7 +103,7 @@ pub async fn sign_up(
 }
 
 /// Loads the caller's own tenant.
-pub async fn get(db: &DatabaseConnection, tenant_id: TenantId) -> Result<tenant::Model> {
+pub async fn get(db: &impl sea_orm::ConnectionTrait, tenant_id: TenantId) -> Result<tenant::Model> {
     tenant::Entity::find_by_id(tenant_id.0)
         .one(db)
         .await?
@@ -140,6 +140,42 @@ pub async fn set_notify_on_change(
     active.notify_on_change = Set(enabled);
     let tenant = active.update(db).await?;
     tracing::info!(tenant.id = %tenant_id, enabled, "notify on change set");
+    Ok(tenant)
+}
+
+/// Sets the time zone that step mail, quiet hours and digests use, by its IANA name such as
+/// `Asia/Tokyo`, and reschedules the waiting step mail in it.
+pub async fn set_time_zone(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    name: &str,
+) -> Result<tenant::Model> {
+    use sea_orm::TransactionTrait;
+    let name = name.trim();
+    if name.parse::<chrono_tz::Tz>().is_err() {
+        return Err(crate::ValidationError::new(
+            "timeZone",
+            Some(name),
+            crate::Problem::UnknownTimeZone,
+        )
+        .into());
+    }
+    let tx = db.begin().await?;
+    let tenant = get(&tx, tenant_id).await?;
+    let mut active: tenant::ActiveModel = tenant.into();
+    active.time_zone = Set(name.to_owned());
+    let tenant = active.update(&tx).await?;
+    for sequence in crate::steps::list(&tx, tenant_id).await? {
+        crate::steps::enrollments::reschedule_sequence(
+            &tx,
+            tenant_id,
+            sequence.row.id,
+            chrono::Utc::now(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(tenant.id = %tenant_id, time_zone = name, "time zone set");
     Ok(tenant)
 }
 

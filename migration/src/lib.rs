@@ -6,6 +6,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261204_000001_create_tenants_and_operators;
 mod m20261204_000002_create_listings;
 mod m20261204_000003_add_import_heartbeat;
@@ -16,6 +17,7 @@ mod m20261204_000007_create_matching;
 mod m20261205_000008_compact_matches;
 mod m20261205_000009_pack_matches;
 mod m20261205_000010_create_sending;
+mod m20261205_000011_create_step_mail;
 
 pub struct Migrator;
 
@@ -33,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000008_compact_matches::Migration),
             Box::new(m20261205_000009_pack_matches::Migration),
             Box::new(m20261205_000010_create_sending::Migration),
+            Box::new(m20261205_000011_create_step_mail::Migration),
         ]
     }
 }

@@ -9,7 +9,9 @@ use tracing::Instrument;
 
 use crate::{
     Job, JobQueue,
-    jobs::{JobKind, Outcome, capture_outbox, import_listings, match_listings, send_outbox},
+    jobs::{
+        JobKind, Outcome, capture_outbox, import_listings, match_listings, run_steps, send_outbox,
+    },
     reconcile,
 };
 
@@ -108,6 +110,7 @@ async fn handle(job: Job, context: Data<JobContext>, attempt: Attempt) -> Result
             JobKind::MatchListings => match_listings::run(&context, job.tenant_id).await,
             JobKind::CaptureOutbox => capture_outbox::run(&context, job.tenant_id).await,
             JobKind::SendOutbox => send_outbox::run(&context, job.tenant_id).await,
+            JobKind::RunSteps => run_steps::run(&context, job.tenant_id).await,
         }
     }
     .instrument(span.clone())

@@ -3,12 +3,13 @@
 //! queued again. A duplicate job is harmless because handlers claim their row or their
 //! tenant's lease atomically.
 //!
-//! It also creates the digests that are due, so scheduling needs no host crontab.
+//! It also creates the digests that are due and queues the step mails that are due, so
+//! scheduling needs no host crontab.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::{listings::imports, matching::run, outbox};
+use domain::{listings::imports, matching::run, outbox, steps};
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -38,8 +39,9 @@ pub async fn requeue_stranded(
     Ok(stranded.len())
 }
 
-/// Queues matching for tenants with listings waiting for it, and the outbox for tenants with
-/// queued deliveries (digests that are due are created first). Returns how many jobs it queued.
+/// Queues matching for tenants with listings waiting for it, the step scheduler for tenants
+/// with due steps, and the outbox for tenants with queued deliveries (digests that are due are
+/// created first). Returns how many jobs it queued.
 pub async fn requeue_mail_work(
     db: &DatabaseConnection,
     queue: &JobQueue,
@@ -59,6 +61,10 @@ pub async fn requeue_mail_work(
         queue
             .push(Job::new(tenant_id, JobKind::CaptureOutbox))
             .await?;
+        queued += 1;
+    }
+    for tenant_id in steps::run::tenants_with_due(db, now).await? {
+        queue.push(Job::new(tenant_id, JobKind::RunSteps)).await?;
         queued += 1;
     }
     outbox::send::settle_interrupted(db, now).await?;

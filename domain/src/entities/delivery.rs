@@ -30,6 +30,9 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     /// The sender that took (or last tried) the delivery.
     pub sender_id: Option<Uuid>,
+    /// The enrollment and step of a step mail.
+    pub enrollment_id: Option<Uuid>,
+    pub step_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

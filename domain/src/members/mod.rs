@@ -311,7 +311,8 @@ pub async fn update(
     row.try_into()
 }
 
-/// Sets whether the member receives mail. An unsubscribed member is left out of matching.
+/// Sets whether the member receives mail. An unsubscribed member is left out of matching, and
+/// their step-mail enrollments end.
 pub async fn set_status(
     db: &DatabaseConnection,
     tenant_id: TenantId,
@@ -325,6 +326,16 @@ pub async fn set_status(
     active.updated_at = Set(Utc::now());
     let row = active.update(&tx).await?;
     tenants::bump_matching_revision(&tx, tenant_id).await?;
+    if status == MemberStatus::Unsubscribed {
+        crate::steps::enrollments::end_for_member(
+            &tx,
+            tenant_id,
+            member_id,
+            crate::steps::enrollments::ended::UNSUBSCRIBED,
+            Utc::now(),
+        )
+        .await?;
+    }
     tx.commit().await?;
     tracing::info!(tenant.id = %tenant_id, member.id = %member_id, status = status.as_str(), "member status set");
     row.try_into()

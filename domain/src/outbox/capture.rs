@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{DeliveryItem, DeliveryKind, DeliveryState, context, items_of, templates};
 use crate::{
     Locale, TenantId,
-    entities::{delivery, listing},
+    entities::{delivery, listing, sequence_step},
     error::Result,
     leases,
     listings::schema,
@@ -84,6 +84,7 @@ async fn capture_batches(
     let listing_schema = schema::get(db, tenant_id).await?;
     let mut compiled: HashMap<(TemplateKind, Locale), Result<Template, mail::TemplateError>> =
         HashMap::new();
+    let mut steps: HashMap<Uuid, Option<Result<Template, mail::TemplateError>>> = HashMap::new();
     loop {
         let batch = next_queued(db, tenant_id, BATCH).await?;
         if batch.is_empty() {
@@ -102,39 +103,38 @@ async fn capture_batches(
         for row in batch {
             let locale = Locale::from_tag(&row.locale);
             let kind = DeliveryKind::parse(&row.kind).unwrap_or(DeliveryKind::Listing);
-            let template_kind = match kind {
-                DeliveryKind::Digest => TemplateKind::Digest,
-                DeliveryKind::Listing | DeliveryKind::ListingUpdate => TemplateKind::Listing,
-            };
-            if let std::collections::hash_map::Entry::Vacant(entry) =
-                compiled.entry((template_kind, locale))
-            {
-                let stored = templates::get(db, tenant_id, template_kind, locale).await?;
-                entry.insert(Template::compile(&stored.source));
-            }
-            let template = &compiled[&(template_kind, locale)];
-            let items = entries.remove(&row.id).unwrap_or_default();
             let unsubscribe = unsubscribe::url(&sending.secrets, &sending.public_url, row.id);
-            let context = render_context(
-                &unsubscribe,
-                &tenant,
-                &listing_schema,
-                &listings,
-                &items,
-                &row,
-                kind,
-                locale,
-            );
-            let outcome = match (template, context) {
-                (Ok(template), Some(context)) => template
-                    .render(&context)
-                    .map_err(|error| template_failure(&error))
-                    .and_then(|rendered| compose(&tenant, &row, rendered)),
-                (Err(error), _) => Err(template_failure(error)),
-                (_, None) => Err(
-                    "この配信の掲載情報は削除されています。 / The listings of this mail no longer exist."
-                        .to_owned(),
-                ),
+            let outcome = if kind == DeliveryKind::Step {
+                let template = step_template(db, tenant_id, &row, &mut steps).await?;
+                let mut context = context::base(&tenant, &row.to_address, locale);
+                context["unsubscribe_url"] = Value::from(unsubscribe);
+                render(template, Some(context), &tenant, &row)
+            } else {
+                let template_kind = match kind {
+                    DeliveryKind::Digest => TemplateKind::Digest,
+                    _ => TemplateKind::Listing,
+                };
+                if let std::collections::hash_map::Entry::Vacant(entry) =
+                    compiled.entry((template_kind, locale))
+                {
+                    let stored = templates::get(db, tenant_id, template_kind, locale).await?;
+                    entry.insert(Template::compile(&stored.source));
+                }
+                let template = compiled[&(template_kind, locale)].as_ref();
+                let items = entries.remove(&row.id).unwrap_or_default();
+                let mut context = render_context(
+                    &tenant,
+                    &listing_schema,
+                    &listings,
+                    &items,
+                    &row,
+                    kind,
+                    locale,
+                );
+                if let Some(context) = &mut context {
+                    context["unsubscribe_url"] = Value::from(unsubscribe);
+                }
+                render(Some(template), context, &tenant, &row)
             };
             store(&tx, tenant_id, row.id, rendered_state, outcome).await?;
             *captured += 1;
@@ -145,6 +145,57 @@ async fn capture_batches(
             return Ok(());
         }
     }
+}
+
+/// Renders a delivery, or returns the reason it cannot be rendered. `context` is `None` when
+/// the mail's listings no longer exist; `template` is `None` when its step was removed.
+fn render(
+    template: Option<Result<&Template, &mail::TemplateError>>,
+    context: Option<Value>,
+    tenant: &crate::entities::tenant::Model,
+    row: &delivery::Model,
+) -> Result<Stored, String> {
+    match (template, context) {
+        (Some(Ok(template)), Some(context)) => template
+            .render(&context)
+            .map_err(|error| template_failure(&error))
+            .and_then(|rendered| compose(tenant, row, rendered)),
+        (Some(Err(error)), _) => Err(template_failure(error)),
+        (None, _) => Err(
+            "このステップは削除されています。 / The step of this mail no longer exists.".to_owned(),
+        ),
+        (_, None) => Err(
+            "この配信の掲載情報は削除されています。 / The listings of this mail no longer exist."
+                .to_owned(),
+        ),
+    }
+}
+
+/// Compiles the template of a step mail's step once per batch; `None` when the step is gone.
+async fn step_template<'a>(
+    db: &impl ConnectionTrait,
+    tenant_id: TenantId,
+    row: &delivery::Model,
+    steps: &'a mut HashMap<Uuid, Option<Result<Template, mail::TemplateError>>>,
+) -> Result<Option<Result<&'a Template, &'a mail::TemplateError>>> {
+    let Some(step_id) = row.step_id else {
+        return Ok(None);
+    };
+    if let std::collections::hash_map::Entry::Vacant(entry) = steps.entry(step_id) {
+        let step = sequence_step::Entity::find()
+            .filter(sequence_step::Column::TenantId.eq(tenant_id.0))
+            .filter(sequence_step::Column::Id.eq(step_id))
+            .one(db)
+            .await?;
+        entry.insert(step.map(|step| {
+            Template::compile(&mail::TemplateSource {
+                subject: step.subject,
+                html: step.html_body,
+                text: step.text_body,
+            })
+        }));
+    }
+    Ok(steps[&step_id].as_ref().map(Result::as_ref))
 }
 
 /// The stored reason of a template failure, in both languages because the dashboard shows it
@@ -248,7 +299,6 @@ async fn load_listings(
 
 /// Builds the template context of a delivery, or `None` when none of its listings exist any more.
 fn render_context(
-    unsubscribe_url: &str,
     tenant: &crate::entities::tenant::Model,
     listing_schema: &[crate::listings::ListingField],
     listings: &HashMap<Uuid, listing::Model>,
@@ -280,13 +330,12 @@ fn render_context(
         return None;
     }
     let mut context = context::base(tenant, &row.to_address, locale);
-    context["unsubscribe_url"] = Value::from(unsubscribe_url);
     match kind {
         DeliveryKind::Digest => {
             context["count"] = Value::from(shown.len());
             context["listings"] = Value::Array(shown);
         }
-        DeliveryKind::Listing | DeliveryKind::ListingUpdate => {
+        DeliveryKind::Listing | DeliveryKind::ListingUpdate | DeliveryKind::Step => {
             context["update"] = Value::Bool(kind == DeliveryKind::ListingUpdate);
             context["listing"] = shown.swap_remove(0);
             context["why"] = Value::Array(reasons.into_iter().take(1).collect());

@@ -54,6 +54,8 @@ pub enum DeliveryKind {
     ListingUpdate,
     /// Several matches bundled for a daily or weekly digest.
     Digest,
+    /// A step of a step-mail sequence.
+    Step,
 }
 
 impl DeliveryKind {
@@ -62,11 +64,12 @@ impl DeliveryKind {
             DeliveryKind::Listing => "listing",
             DeliveryKind::ListingUpdate => "listing_update",
             DeliveryKind::Digest => "digest",
+            DeliveryKind::Step => "step",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Listing, Self::ListingUpdate, Self::Digest]
+        [Self::Listing, Self::ListingUpdate, Self::Digest, Self::Step]
             .into_iter()
             .find(|kind| kind.as_str() == value)
     }

@@ -125,6 +125,14 @@ pub async fn apply(
             .filter(member::Column::Id.eq(member_id))
             .exec(&tx)
             .await?;
+        crate::steps::enrollments::end_for_member(
+            &tx,
+            tenant_id,
+            crate::MemberId(member_id),
+            crate::steps::enrollments::ended::UNSUBSCRIBED,
+            Utc::now(),
+        )
+        .await?;
     }
     tx.commit().await?;
     tracing::info!(tenant.id = %tenant_id, delivery.id = %delivery_id, "member unsubscribed by one-click link");

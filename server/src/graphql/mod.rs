@@ -11,6 +11,7 @@ mod matching;
 mod members;
 mod outbox;
 mod sending;
+mod steps;
 mod tenant;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -41,6 +42,7 @@ pub struct Query(
     matching::MatchingQuery,
     outbox::OutboxQuery,
     sending::SendingQuery,
+    steps::StepQuery,
 );
 
 /// Changes. All but `signUp`, `logIn`, `refreshSession` and `logOut` need credentials.
@@ -55,6 +57,7 @@ pub struct Mutation(
     matching::MatchingMutation,
     outbox::OutboxMutation,
     sending::SendingMutation,
+    steps::StepMutation,
 );
 
 pub type TayoriSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -26,6 +26,8 @@ pub enum DeliveryKindValue {
     ListingUpdate,
     /// A daily or weekly digest of matches.
     Digest,
+    /// A step of a step-mail sequence.
+    Step,
 }
 
 impl From<DeliveryKind> for DeliveryKindValue {
@@ -34,6 +36,7 @@ impl From<DeliveryKind> for DeliveryKindValue {
             DeliveryKind::Listing => DeliveryKindValue::Listing,
             DeliveryKind::ListingUpdate => DeliveryKindValue::ListingUpdate,
             DeliveryKind::Digest => DeliveryKindValue::Digest,
+            DeliveryKind::Step => DeliveryKindValue::Step,
         }
     }
 }

@@ -91,6 +91,17 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Returns the id of the tenant whose token this is.
+    pub async fn tenant_id(&self, token: &str) -> domain::TenantId {
+        let body = self
+            .graphql(Some(token), "{ tenant { id } }", json!({}))
+            .await;
+        let id = body["data"]["tenant"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no tenant id: {body}"));
+        domain::TenantId(id.parse().unwrap())
+    }
+
     /// Creates an API key with the given scopes and returns its secret.
     pub async fn create_api_key(&self, owner_token: &str, scopes: &[&str]) -> String {
         let body = self

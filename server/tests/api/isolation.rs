@@ -67,6 +67,17 @@ const COVERED_FIELDS: &[&str] = &[
     "removeSuppression",
     "generateDkimKey",
     "deleteDkimKey",
+    "sequences",
+    "sequence",
+    "setTimeZone",
+    "createSequence",
+    "updateSequence",
+    "deleteSequence",
+    "addStep",
+    "updateStep",
+    "removeStep",
+    "backfillStep",
+    "recordMemberEvent",
 ];
 
 async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
@@ -519,6 +530,112 @@ async fn second_tenant_cannot_reach_first_tenants_senders(database: Database) {
     app.stop().await;
 }
 on_both_databases!(second_tenant_cannot_reach_first_tenants_senders);
+
+/// Sequences, steps and enrollments of one tenant are out of reach of another tenant, whose
+/// own time zone setting changes nothing for the first.
+async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let first = app.sign_up("kaede").await;
+    let second = app.sign_up("momiji").await;
+    let sequence = json!({ "name": "秘密のステップ" });
+    let step =
+        json!({ "timing": "AFTER_PREVIOUS", "delayMinutes": 10, "subject": "s", "text": "t" });
+    let created = app
+        .graphql(
+            Some(&first),
+            "mutation($input: SequenceInput!) { createSequence(input: $input) { id } }",
+            json!({ "input": sequence }),
+        )
+        .await;
+    let sequence_id = created["data"]["createSequence"]["id"].clone();
+    let added = app
+        .graphql(
+            Some(&first),
+            "mutation($id: ID!, $input: StepInput!) { addStep(sequenceId: $id, input: $input) { id } }",
+            json!({ "id": sequence_id, "input": step }),
+        )
+        .await;
+    let step_id = added["data"]["addStep"]["id"].clone();
+    let member = app
+        .graphql(
+            Some(&first),
+            "mutation { createMember(member: { email: \"own@example.jp\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let member_id = member["data"]["createMember"]["id"].clone();
+    assert!(
+        !step_id.is_null() && !member_id.is_null(),
+        "{added} {member}"
+    );
+
+    let reads = app
+        .graphql(Some(&second), "{ sequences { id } }", json!({}))
+        .await;
+    assert_eq!(reads["data"]["sequences"], json!([]), "{reads}");
+    let by_id = [
+        ("query($id: ID!) { sequence(id: $id) { id } }", &sequence_id),
+        (
+            "mutation($id: ID!, $input: SequenceInput!) { updateSequence(id: $id, input: $input) { id } }",
+            &sequence_id,
+        ),
+        (
+            "mutation($id: ID!) { deleteSequence(id: $id) }",
+            &sequence_id,
+        ),
+        (
+            "mutation($id: ID!, $step: StepInput!) { addStep(sequenceId: $id, input: $step) { id } }",
+            &sequence_id,
+        ),
+        (
+            "mutation($id: ID!, $step: StepInput!) { updateStep(id: $id, input: $step) { id } }",
+            &step_id,
+        ),
+        ("mutation($id: ID!) { removeStep(id: $id) }", &step_id),
+        (
+            "mutation($id: ID!) { backfillStep(id: $id, apply: true) }",
+            &step_id,
+        ),
+        (
+            "mutation($id: ID!) { recordMemberEvent(memberId: $id, event: \"signup\") { enrolled } }",
+            &member_id,
+        ),
+    ];
+    for (query, id) in by_id {
+        let body = app
+            .graphql(
+                Some(&second),
+                query,
+                json!({ "id": id, "input": sequence, "step": step }),
+            )
+            .await;
+        assert_eq!(error_code(&body), "NOT_FOUND", "{query}: {body}");
+    }
+    let body = app
+        .graphql(
+            Some(&second),
+            "mutation { setTimeZone(name: \"America/New_York\") { timeZone } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["setTimeZone"]["timeZone"], "America/New_York",
+        "{body}"
+    );
+
+    let mine = app
+        .graphql(
+            Some(&first),
+            "{ tenant { timeZone } sequences { name steps { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["data"]["tenant"]["timeZone"], "Asia/Tokyo", "{mine}");
+    assert_eq!(mine["data"]["sequences"][0]["name"], "秘密のステップ");
+    assert_eq!(mine["data"]["sequences"][0]["steps"][0]["id"], step_id);
+    app.stop().await;
+}
+on_both_databases!(second_tenant_cannot_reach_first_tenants_step_mail);
 
 #[tokio::test]
 async fn every_root_field_is_covered_by_isolation_test() {

@@ -18,3 +18,4 @@ mod matching;
 mod migrations;
 mod schema_sdl;
 mod sending;
+mod steps;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::{TenantId, outbox::send};
+use domain::outbox::send;
 use e2e::{
     mailgun::{FakeMailgun, Region},
     smtp::TestSmtp,
@@ -87,19 +87,6 @@ async fn subscribed(app: &TestApp, token: &str, member: &str) -> Value {
         )
         .await;
     body["data"]["member"]["subscribed"].clone()
-}
-
-async fn tenant_of(app: &TestApp, token: &str) -> TenantId {
-    let body = app
-        .graphql(Some(token), "{ tenant { id } }", json!({}))
-        .await;
-    TenantId(
-        body["data"]["tenant"]["id"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
-    )
 }
 
 fn shibuya_member() -> Value {
@@ -368,7 +355,7 @@ async fn deferred_mail_retries_and_bounces_suppress(database: Database) {
     let (token, _) = sending_tenant(&app, &smtp, "retries").await;
     let flaky = create_member(&app, &token, "flaky-2-a@example.com", shibuya_member()).await;
     let rejected = create_member(&app, &token, "reject-b@example.com", shibuya_member()).await;
-    let tenant_id = tenant_of(&app, &token).await;
+    let tenant_id = app.tenant_id(&token).await;
 
     upsert(&app, &token, l1(98_000)).await;
     settle_sending(&app).await;
@@ -526,7 +513,7 @@ async fn failed_bookkeeping_after_a_send_never_sends_twice(database: Database) {
     let app = app_with_smtp(database, &smtp).await;
     let (token, _) = sending_tenant(&app, &smtp, "bookkeeping").await;
     let member = create_member(&app, &token, "member1@example.com", shibuya_member()).await;
-    let tenant_id = tenant_of(&app, &token).await;
+    let tenant_id = app.tenant_id(&token).await;
     let db = &app.state.db;
     fail_writes_of_sent(db, true).await;
 
@@ -589,7 +576,7 @@ async fn concurrent_runs_send_once_within_the_limit(database: Database) {
         )
         .await;
     }
-    let tenant_id = tenant_of(&app, &token).await;
+    let tenant_id = app.tenant_id(&token).await;
     upsert(&app, &token, l1(98_000)).await;
     settle(&app).await;
 

@@ -3,6 +3,7 @@
 pub mod capture_outbox;
 pub mod import_listings;
 pub mod match_listings;
+pub mod run_steps;
 pub mod send_outbox;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,8 @@ pub enum JobKind {
     CaptureOutbox,
     /// Sends a batch of the tenant's ready deliveries through its active sender.
     SendOutbox,
+    /// Queues the deliveries of a batch of the tenant's due step mails.
+    RunSteps,
 }
 
 /// What a handler decided: finished (successfully or for good), or worth another attempt.
@@ -55,6 +58,7 @@ impl Job {
             JobKind::MatchListings => "match_listings",
             JobKind::CaptureOutbox => "capture_outbox",
             JobKind::SendOutbox => "send_outbox",
+            JobKind::RunSteps => "run_steps",
         }
     }
 }

@@ -177,6 +177,7 @@ pub enum DeliveryKind {
     Listing,
     ListingUpdate,
     Digest,
+    Step,
     /// A kind this build of the dashboard does not know.
     #[serde(other)]
     Unknown,
@@ -189,6 +190,7 @@ impl DeliveryKind {
             DeliveryKind::Listing => t.delivery_kind_listing,
             DeliveryKind::ListingUpdate => t.delivery_kind_listing_update,
             DeliveryKind::Digest => t.delivery_kind_digest,
+            DeliveryKind::Step => t.delivery_kind_step,
             DeliveryKind::Unknown => t.import_status_unknown,
         }
     }
