@@ -19,6 +19,7 @@ use crate::pages::members::{MemberDetailPage, MembersPage, NewMemberPage};
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::schema::{ProfileFieldsPage, SchemaPage};
 use crate::pages::senders::SendersPage;
+use crate::pages::sequences::SequencesPage;
 use crate::pages::suppressions::SuppressionsPage;
 use crate::pages::templates::TemplatesPage;
 use crate::session::{AuthState, SessionStore, use_session};
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("deliveries/:id") view=DeliveryPage/>
                     <Route path=path!("suppressions") view=SuppressionsPage/>
                     <Route path=path!("senders") view=SendersPage/>
+                    <Route path=path!("sequences") view=SequencesPage/>
                 </ParentRoute>
             </Routes>
         </Router>

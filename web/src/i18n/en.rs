@@ -21,6 +21,7 @@ pub const EN: Catalogue = Catalogue {
     nav_deliveries: "Deliveries",
     nav_senders: "Sending",
     nav_suppressions: "Suppression list",
+    nav_sequences: "Step mail",
     log_out: "Log out",
     logging_out: "Logging out…",
     read_only_notice: "Your account is read-only, so you cannot make changes on this page.",
@@ -561,4 +562,84 @@ pub const EN: Catalogue = Catalogue {
     suppression_reason_hard_bounce: "Hard bounce",
     suppression_reason_complaint: "Spam complaint",
     suppression_reason_manual: "Added by hand",
+
+    // Step mail.
+    sequences_title: "Step mail",
+    sequences_lead: "Send mails in order at set times after an event such as signup. Times are in your business's time zone, and a step that falls in the quiet hours waits until they end.",
+    sequences_empty: "No sequences yet. Create one with the form above.",
+    time_zone_label: "Time zone",
+    time_zone_hint: "An IANA name, such as Asia/Tokyo or America/Los_Angeles",
+    time_zone_save: "Save time zone",
+    sequence_new_title: "New sequence",
+    sequence_name: "Sequence name",
+    sequence_trigger: "Trigger event",
+    sequence_trigger_hint: "signup, or an event name sent with recordMemberEvent",
+    sequence_goal: "Goal event",
+    sequence_goal_hint: "Ends a member's sequence when this event arrives, such as inquiry_sent. Optional.",
+    sequence_quiet_hours: "Quiet hours",
+    sequence_quiet_hours_on: "Use quiet hours",
+    sequence_quiet_start: "From (HH:MM)",
+    sequence_quiet_end: "Until (HH:MM)",
+    sequence_no_quiet_hours: "None",
+    sequence_weekdays: "Sending days",
+    sequence_restart: "On a new trigger, start again from the first step (otherwise resume)",
+    sequence_create: "Create sequence",
+    sequence_active: "Active",
+    sequence_paused: "Paused",
+    sequence_pause: "Pause",
+    sequence_resume: "Resume",
+    sequence_delete: "Delete sequence",
+    sequence_enrollments: "Enrollments",
+    sequence_upcoming: "Next sends",
+    sequence_due_at: "Due",
+    sequence_member: "Member",
+    sequence_member_link: "Show member",
+    steps_empty: "No steps yet.",
+    step_insert_before: "Insert before",
+    step_backfill: "Send to members past it",
+    step_backfill_none: "No member has passed this step without getting it.",
+    step_remove: "Remove",
+    step_remove_confirm: "Remove this step? Members waiting for it move on to the next step.",
+    step_add_title: "Add a step at the end",
+    step_add_at_end: "Add at the end instead",
+    step_after_previous_mode: "Send minutes after the previous step (otherwise on a day after the trigger, at a time)",
+    step_days: "Days after the trigger (0 is the same day)",
+    step_at: "Time (HH:MM)",
+    step_delay: "Minutes after the previous step",
+    step_subject: "Subject",
+    step_text: "Body (plain text)",
+    step_text_hint: "You can use {{ member.email }}, {{ tenant.name }} and {{ unsubscribe_url }}. Always include the unsubscribe link.",
+    step_add: "Add step",
+    step_days_after: |days, at| match days {
+        0 => format!("Trigger day at {at}"),
+        1 => format!("1 day after the trigger at {at}"),
+        _ => format!("{days} days after the trigger at {at}"),
+    },
+    step_after_previous: |minutes| {
+        if minutes >= 60 && minutes % 60 != 0 {
+            format!(
+                "{} h {} min after the previous step",
+                minutes / 60,
+                minutes % 60
+            )
+        } else if minutes >= 60 {
+            format!("{} h after the previous step", minutes / 60)
+        } else {
+            format!("{minutes} min after the previous step")
+        }
+    },
+    step_waiting: |count| format!("{count} waiting"),
+    sequence_counts: |waiting, finished, ended| {
+        format!("{waiting} waiting, {finished} finished, {ended} ended")
+    },
+    sequence_delete_confirm: |name| {
+        format!(
+            "Delete the sequence \"{name}\"? Its steps and enrollments are deleted too. Mail already sent stays in the delivery log."
+        )
+    },
+    step_backfill_confirm: |count| {
+        format!("Send this step to {count} members who passed it without getting it?")
+    },
+    step_backfill_done: |count| format!("Queued {count} mails."),
+    step_add_before_title: |subject| format!("Insert a step before \"{subject}\""),
 };

@@ -21,6 +21,7 @@ pub const JA: Catalogue = Catalogue {
     nav_deliveries: "配信履歴",
     nav_senders: "送信設定",
     nav_suppressions: "配信停止リスト",
+    nav_sequences: "ステップメール",
     log_out: "ログアウト",
     logging_out: "ログアウト中…",
     read_only_notice: "閲覧者のアカウントのため、このページでは変更できません。",
@@ -560,4 +561,76 @@ pub const JA: Catalogue = Catalogue {
     suppression_reason_hard_bounce: "不達（恒久的）",
     suppression_reason_complaint: "迷惑メール報告",
     suppression_reason_manual: "手動",
+
+    // Step mail.
+    sequences_title: "ステップメール",
+    sequences_lead: "登録などのきっかけ（イベント）から、決まった日時にメールを順番に送ります。時刻は事業者のタイムゾーンで扱い、配信禁止時間帯に当たるステップは終わるまで待ちます。",
+    sequences_empty: "シナリオはまだありません。下のフォームから作成してください。",
+    time_zone_label: "タイムゾーン",
+    time_zone_hint: "IANAの名前で入力します。例: Asia/Tokyo、America/Los_Angeles",
+    time_zone_save: "タイムゾーンを保存",
+    sequence_new_title: "新しいシナリオ",
+    sequence_name: "シナリオ名",
+    sequence_trigger: "開始イベント",
+    sequence_trigger_hint: "signup（本登録）か、APIの recordMemberEvent で送るイベント名",
+    sequence_goal: "ゴールイベント",
+    sequence_goal_hint: "このイベントが届いた会員への配信を終了します（例: inquiry_sent）。空欄でも構いません。",
+    sequence_quiet_hours: "配信禁止時間帯",
+    sequence_quiet_hours_on: "配信禁止時間帯を使う",
+    sequence_quiet_start: "開始（時:分）",
+    sequence_quiet_end: "終了（時:分）",
+    sequence_no_quiet_hours: "なし",
+    sequence_weekdays: "配信する曜日",
+    sequence_restart: "再登録のときは最初のステップからやり直す（オフのときは続きから再開）",
+    sequence_create: "シナリオを作成",
+    sequence_active: "配信中",
+    sequence_paused: "停止中",
+    sequence_pause: "一時停止",
+    sequence_resume: "再開",
+    sequence_delete: "シナリオを削除",
+    sequence_enrollments: "配信状況",
+    sequence_upcoming: "次の配信予定",
+    sequence_due_at: "予定日時",
+    sequence_member: "会員",
+    sequence_member_link: "会員を表示",
+    steps_empty: "ステップはまだありません。",
+    step_insert_before: "この前に挿入",
+    step_backfill: "通過済みの会員にも送る",
+    step_backfill_none: "このステップを受け取っていない通過済みの会員はいません。",
+    step_remove: "削除",
+    step_remove_confirm: "このステップを削除しますか？待機中の会員は次のステップへ進みます。",
+    step_add_title: "ステップを最後に追加",
+    step_add_at_end: "最後に追加する",
+    step_after_previous_mode: "前のステップから◯分後に送る（オフのときは開始から◯日後の時刻）",
+    step_days: "開始から何日後（0は当日）",
+    step_at: "時刻（時:分）",
+    step_delay: "前のステップから何分後",
+    step_subject: "件名",
+    step_text: "本文（テキスト）",
+    step_text_hint: "{{ member.email }}、{{ tenant.name }}、{{ unsubscribe_url }} が使えます。配信停止リンクは必ず入れてください。",
+    step_add: "ステップを追加",
+    step_days_after: |days, at| {
+        if days == 0 {
+            format!("開始当日 {at}")
+        } else {
+            format!("開始から{days}日後 {at}")
+        }
+    },
+    step_after_previous: |minutes| format!("前のステップから{minutes}分後"),
+    step_waiting: |count| format!("待機中 {count}人"),
+    sequence_counts: |waiting, finished, ended| {
+        format!("待機中 {waiting}人・完了 {finished}人・終了 {ended}人")
+    },
+    sequence_delete_confirm: |name| {
+        format!(
+            "シナリオ「{name}」を削除しますか？ステップと配信状況も削除されます。送信済みのメールは配信履歴に残ります。"
+        )
+    },
+    step_backfill_confirm: |count| {
+        format!(
+            "このステップを、通過済みでまだ受け取っていない会員{count}人に送ります。よろしいですか？"
+        )
+    },
+    step_backfill_done: |count| format!("{count}件の配信を予約しました。"),
+    step_add_before_title: |subject| format!("「{subject}」の前にステップを挿入"),
 };

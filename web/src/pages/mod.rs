@@ -11,5 +11,6 @@ pub mod members;
 pub mod not_found;
 pub mod schema;
 pub mod senders;
+pub mod sequences;
 pub mod suppressions;
 pub mod templates;
