@@ -3,14 +3,21 @@
 //! the valid rows are stored in one transaction.
 //!
 //! Columns: `email` (required), optionally `locale` (ja/en), `frequency` (instant, daily,
-//! weekly), `digest_hour` (0-23) and `digest_weekday` (0 = Monday), and one column per profile
-//! field, named by the field's name or either label. Several choices or keywords in one cell are
-//! separated by `|`, `,` or `、`.
+//! weekly), `digest_hour` (0-23), `digest_weekday` (0 = Monday) and `status` (active or
+//! unsubscribed), and one column per profile field, named by the field's name or either label.
+//! Several choices or keywords in one cell are separated by `|`, `,` or `、`. This is the format
+//! [`super::export`] writes.
+//!
+//! An import never subscribes anyone again: `status` can unsubscribe a known member, but
+//! `active` leaves an unsubscribed member unsubscribed.
 
 use std::collections::HashSet;
 
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, EntityTrait, Set, TransactionTrait, sea_query::OnConflict};
+use sea_orm::{
+    DatabaseConnection, EntityTrait, Set, TransactionTrait,
+    sea_query::{Expr, OnConflict},
+};
 use serde_json::{Map, Value};
 
 use super::{Frequency, MemberInput, MemberStatus, next_digest_at, profile_fields, validate};
@@ -46,6 +53,7 @@ enum Column {
     Frequency,
     DigestHour,
     DigestWeekday,
+    Status,
     Profile(String),
 }
 
@@ -69,6 +77,7 @@ pub async fn import_csv(
                 "frequency" | "配信頻度" => Ok(Column::Frequency),
                 "digest_hour" => Ok(Column::DigestHour),
                 "digest_weekday" => Ok(Column::DigestWeekday),
+                "status" | "配信状態" => Ok(Column::Status),
                 _ => fields
                     .iter()
                     .find(|f| {
@@ -101,12 +110,12 @@ pub async fn import_csv(
             .into());
         }
         let record = record.map_err(|e| malformed(&e))?;
-        let (input, mut errors) = read_row(&columns, &record);
+        let (input, status, mut errors) = read_row(&columns, &record);
         let email = input.email.trim().to_owned();
         match validate(&fields, &tenant, &input) {
             Ok(valid) if errors.is_empty() => {
                 if seen.insert(valid.email.to_lowercase()) {
-                    rows.push(valid);
+                    rows.push((valid, status));
                 } else {
                     errors.push(ValidationError::new(
                         "email",
@@ -136,7 +145,7 @@ pub async fn import_csv(
         let mut new_ids = HashSet::with_capacity(chunk.len());
         let models: Vec<member::ActiveModel> = chunk
             .iter()
-            .map(|valid| {
+            .map(|(valid, status)| {
                 let id = MemberId::new().0;
                 new_ids.insert(id);
                 member::ActiveModel {
@@ -148,7 +157,7 @@ pub async fn import_csv(
                     frequency: Set(valid.frequency.as_str().to_owned()),
                     digest_hour: Set(i16::from(valid.digest_hour)),
                     digest_weekday: Set(i16::from(valid.digest_weekday)),
-                    status: Set(MemberStatus::Active.as_str().to_owned()),
+                    status: Set(status.as_str().to_owned()),
                     profile: Set(valid.profile_json.clone()),
                     next_digest_at: Set(next_digest_at(
                         valid.frequency,
@@ -173,6 +182,14 @@ pub async fn import_csv(
                 member::Column::NextDigestAt,
                 member::Column::UpdatedAt,
             ])
+            .value(
+                member::Column::Status,
+                Expr::cust(format!(
+                    "CASE WHEN excluded.status = '{unsubscribed}' THEN '{unsubscribed}' \
+                     ELSE members.status END",
+                    unsubscribed = MemberStatus::Unsubscribed.as_str()
+                )),
+            )
             .to_owned();
         let written = member::Entity::insert_many(models)
             .on_conflict(on_conflict)
@@ -199,8 +216,12 @@ pub async fn import_csv(
     Ok(report)
 }
 
-fn read_row(columns: &[Column], record: &csv::StringRecord) -> (MemberInput, Vec<ValidationError>) {
+fn read_row(
+    columns: &[Column],
+    record: &csv::StringRecord,
+) -> (MemberInput, MemberStatus, Vec<ValidationError>) {
     let mut input = MemberInput::default();
+    let mut status = MemberStatus::Active;
     let mut errors = Vec::new();
     let mut profile = Map::new();
     let number = |field: &str, text: &str, errors: &mut Vec<ValidationError>| -> Option<i64> {
@@ -235,6 +256,28 @@ fn read_row(columns: &[Column], record: &csv::StringRecord) -> (MemberInput, Vec
             Column::DigestWeekday => {
                 input.digest_weekday = number("digestWeekday", cell, &mut errors);
             }
+            Column::Status if !cell.is_empty() => match fold(cell).as_str() {
+                "active" | "配信中" => status = MemberStatus::Active,
+                "unsubscribed" | "配信停止" => status = MemberStatus::Unsubscribed,
+                _ => errors.push(ValidationError::new(
+                    "status",
+                    Some(cell),
+                    Problem::UnknownOption {
+                        allowed: vec![
+                            (
+                                "active".to_owned(),
+                                "配信中".to_owned(),
+                                "active".to_owned(),
+                            ),
+                            (
+                                "unsubscribed".to_owned(),
+                                "配信停止".to_owned(),
+                                "unsubscribed".to_owned(),
+                            ),
+                        ],
+                    },
+                )),
+            },
             Column::Profile(name) if !cell.is_empty() => {
                 profile.insert(name.clone(), Value::String(cell.to_owned()));
             }
@@ -242,7 +285,7 @@ fn read_row(columns: &[Column], record: &csv::StringRecord) -> (MemberInput, Vec
         }
     }
     input.profile = profile;
-    (input, errors)
+    (input, status, errors)
 }
 
 fn frequency(cell: &str) -> Option<Frequency> {

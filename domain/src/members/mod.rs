@@ -4,6 +4,7 @@
 //! Every change to members bumps the tenant's matching revision in the same transaction, so
 //! that workers rebuild their member index before matching the next listing.
 
+pub mod export;
 pub mod import;
 pub mod profile;
 pub mod profile_fields;

@@ -179,6 +179,15 @@ pub struct MemberQuery;
 
 #[Object]
 impl MemberQuery {
+    /// Every member as CSV in the format `importMembers` reads: `email`, `status`, `locale`,
+    /// `frequency`, `digest_hour`, `digest_weekday` and one column per profile field.
+    async fn export_members(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let tenant_id = ctx.authorize(Permission::ReadMembers)?;
+        members::export::export_csv(&ctx.state().db, tenant_id)
+            .await
+            .api(ctx)
+    }
+
     /// Members, newest first. `search` matches part of the address.
     #[graphql(complexity = "first.clamp(1, 200) as usize * child_complexity")]
     async fn members(

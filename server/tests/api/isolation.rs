@@ -78,6 +78,7 @@ const COVERED_FIELDS: &[&str] = &[
     "removeStep",
     "backfillStep",
     "recordMemberEvent",
+    "exportMembers",
 ];
 
 async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
@@ -570,9 +571,15 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
     );
 
     let reads = app
-        .graphql(Some(&second), "{ sequences { id } }", json!({}))
+        .graphql(
+            Some(&second),
+            "{ sequences { id } exportMembers }",
+            json!({}),
+        )
         .await;
     assert_eq!(reads["data"]["sequences"], json!([]), "{reads}");
+    let export = reads["data"]["exportMembers"].as_str().unwrap();
+    assert_eq!(export.lines().count(), 1, "only the header: {export}");
     let by_id = [
         ("query($id: ID!) { sequence(id: $id) { id } }", &sequence_id),
         (

@@ -609,6 +609,91 @@ async fn members_import_from_csv_with_row_errors(database: Database) {
 }
 on_both_databases!(members_import_from_csv_with_row_errors);
 
+/// Members sorted by address, as the list shows them.
+async fn member_rows(app: &TestApp, token: &str) -> Vec<Value> {
+    let body = app
+        .graphql(
+            Some(token),
+            "{ members(first: 200) { nodes { email subscribed locale frequency profile } } }",
+            json!({}),
+        )
+        .await;
+    let mut rows = body["data"]["members"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .clone();
+    rows.sort_by_key(|row| row["email"].as_str().unwrap_or_default().to_owned());
+    rows
+}
+
+/// The CSV export imports into another tenant with the same profile fields unchanged,
+/// unsubscribed members included. Importing it again with `active` subscribes no member again.
+async fn members_export_imports_unchanged(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let first = rental_tenant(&app, "export-a").await;
+    let second = rental_tenant(&app, "export-b").await;
+    let leaver = create_member(
+        &app,
+        &first,
+        "leaver@example.com",
+        json!({ "areas": ["渋谷区", "新宿区"], "max_rent": 100000 }),
+    )
+    .await;
+    create_member(
+        &app,
+        &first,
+        "range@example.com",
+        json!({ "max_rent": "8万～10万" }),
+    )
+    .await;
+    create_member(&app, &first, "empty@example.com", json!({})).await;
+    let body = app
+        .graphql(
+            Some(&first),
+            "mutation($id: ID!) { setMemberSubscribed(id: $id, subscribed: false) { id } }",
+            json!({ "id": leaver }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    let export = "{ exportMembers }";
+    let body = app.graphql(Some(&first), export, json!({})).await;
+    let csv = body["data"]["exportMembers"].as_str().unwrap().to_owned();
+    assert!(
+        csv.starts_with("email,status,locale,frequency,digest_hour,digest_weekday,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let import =
+        "mutation($csv: String!) { importMembers(csv: $csv) { created updated rejected } }";
+    let body = app
+        .graphql(Some(&second), import, json!({ "csv": csv }))
+        .await;
+    assert_eq!(body["data"]["importMembers"]["created"], 3, "{body}");
+    assert_eq!(body["data"]["importMembers"]["rejected"], 0, "{body}");
+    assert_eq!(
+        member_rows(&app, &second).await,
+        member_rows(&app, &first).await
+    );
+
+    let resubscribe = csv.replace(",unsubscribed,", ",active,");
+    let body = app
+        .graphql(Some(&second), import, json!({ "csv": resubscribe }))
+        .await;
+    assert_eq!(body["data"]["importMembers"]["updated"], 3, "{body}");
+    let rows = member_rows(&app, &second).await;
+    let leaver = rows
+        .iter()
+        .find(|row| row["email"] == "leaver@example.com")
+        .unwrap();
+    assert_eq!(
+        leaver["subscribed"], false,
+        "an import never subscribes again"
+    );
+    app.stop().await;
+}
+on_both_databases!(members_export_imports_unchanged);
+
 /// A daily member gets no instant mail; at their digest time the waiting matches go out as one
 /// digest, and the next digest waits for new matches.
 async fn daily_member_gets_one_digest(database: Database) {

@@ -184,6 +184,8 @@ pub struct Catalogue {
     pub members_count: fn(u64) -> String,
     pub members_search_label: &'static str,
     pub members_search_placeholder: &'static str,
+    pub members_export: &'static str,
+    pub members_exporting: &'static str,
     pub members_import_title: &'static str,
     pub members_import_hint: &'static str,
     pub member_new: &'static str,

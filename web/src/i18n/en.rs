@@ -182,6 +182,8 @@ pub const EN: Catalogue = Catalogue {
     members_count: |total| format!("{total} members"),
     members_search_label: "Search members",
     members_search_placeholder: "Part of an email address",
+    members_export: "Export as CSV",
+    members_exporting: "Exporting…",
     members_import_title: "Import from CSV",
     members_import_hint: "Put the column names in the first row: email, optionally locale, frequency, digest_hour and digest_weekday, and one column per profile field (its name or label). A member with the same email address is overwritten.",
     member_new: "Add member",

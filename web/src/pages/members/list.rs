@@ -1,11 +1,11 @@
-//! `/dashboard/members`: the members, 50 a page, with search, and the CSV import.
+//! `/dashboard/members`: the members, 50 a page, with search, and the CSV import and export.
 
 use leptos::prelude::*;
 
 use super::import::MemberImport;
-use super::model::{MemberPage, PAGE_SIZE, fetch_members};
-use crate::api::use_api;
-use crate::components::RemoteContent;
+use super::model::{MemberPage, PAGE_SIZE, download_csv, export_members, fetch_members};
+use crate::api::{ApiError, use_api};
+use crate::components::{ErrorBanner, RemoteContent};
 use crate::format;
 use crate::i18n::{Locale, use_i18n};
 use crate::remote::Remote;
@@ -76,6 +76,12 @@ pub fn MembersPage() -> impl IntoView {
     let has_next = move || matches!(page.get(), Some(Ok(page)) if page.has_next_page);
     let has_previous = move || cursors.with(Vec::len) > 1;
     let table = move |members: MemberPage| render_table(&members, i18n.locale());
+    let export = Action::new_local(move |_: &()| async move {
+        let csv = export_members(api).await?;
+        download_csv("members.csv", &csv);
+        Ok::<_, ApiError>(())
+    });
+    let export_error = Signal::derive(move || export.value().get().and_then(Result::err));
 
     view! {
         <section class="page">
@@ -102,12 +108,24 @@ pub fn MembersPage() -> impl IntoView {
                     </Show>
                 </form>
                 <span class="toolbar-spacer"></span>
+                <button
+                    id="members-export"
+                    type="button"
+                    class="button-secondary"
+                    disabled=move || export.pending().get()
+                    on:click=move |_| {
+                        export.dispatch_local(());
+                    }
+                >
+                    {move || if export.pending().get() { i18n.t().members_exporting } else { i18n.t().members_export }}
+                </button>
                 <Show when=move || !read_only.get()>
                     <a id="member-new" class="button-link" href="/dashboard/members/new">
                         {move || i18n.t().member_new}
                     </a>
                 </Show>
             </div>
+            <ErrorBanner error=export_error/>
             <RemoteContent remote=page render=table/>
             <nav class="pager" aria-label=move || i18n.t().pagination_label>
                 <button

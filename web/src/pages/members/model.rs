@@ -216,6 +216,39 @@ pub async fn delete_member(api: Api, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Fetches every member as CSV, in the format the import reads.
+pub async fn export_members(api: Api) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Data {
+        export_members: String,
+    }
+    let data: Data = api
+        .request("query ExportMembers { exportMembers }", json!({}))
+        .await?;
+    Ok(data.export_members)
+}
+
+/// Offers `csv` to the browser as a download named `file_name`. A byte order mark comes first,
+/// so that spreadsheet programs read the Japanese text as UTF-8.
+pub fn download_csv(file_name: &str, csv: &str) {
+    let encoded = js_sys::encode_uri_component(&format!("\u{feff}{csv}"));
+    let href = format!("data:text/csv;charset=utf-8,{encoded}");
+    let document = leptos::prelude::document();
+    let Ok(link) = document.create_element("a") else {
+        return;
+    };
+    let _ = link.set_attribute("href", &href);
+    let _ = link.set_attribute("download", file_name);
+    if let Some(body) = document.body() {
+        let _ = body.append_child(&link);
+        if let Some(link) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&link) {
+            link.click();
+        }
+        let _ = body.remove_child(&link);
+    }
+}
+
 /// Creates and updates members from CSV text.
 pub async fn import_members(api: Api, csv: String) -> Result<ImportResult, ApiError> {
     #[derive(Deserialize)]
