@@ -106,6 +106,8 @@ pub enum Problem {
     NoRoomForStep,
     /// Not an IANA time zone name.
     UnknownTimeZone,
+    /// The current password given to change it is not the member's password.
+    WrongPassword,
     NotText,
     NotTags,
     /// `allowed` contains each option as (stored value, Japanese label, English label).
@@ -282,6 +284,7 @@ impl ValidationError {
             Problem::InvalidEventName => format!(
                 "イベント名「{value}」は使えません。半角英小文字で始まり、英小文字・数字・アンダースコアのみの64文字以内にしてください。例: inquiry_sent"
             ),
+            Problem::WrongPassword => "現在のパスワードが正しくありません。".to_owned(),
             Problem::UnknownTimeZone => format!(
                 "タイムゾーン「{value}」は見つかりません。IANAの名前で入力してください。例: Asia/Tokyo、America/Los_Angeles"
             ),
@@ -384,6 +387,7 @@ impl ValidationError {
             Problem::InvalidEventName => format!(
                 "The event name \"{value}\" is invalid: start with a lowercase letter and use only lowercase letters, digits and underscores, up to 64 characters, such as inquiry_sent."
             ),
+            Problem::WrongPassword => "The current password is not correct.".to_owned(),
             Problem::UnknownTimeZone => format!(
                 "The time zone \"{value}\" was not found. Enter an IANA name such as Asia/Tokyo or America/Los_Angeles."
             ),
@@ -462,6 +466,7 @@ impl ValidationError {
             Problem::InvalidEventName => "INVALID_EVENT_NAME",
             Problem::NoRoomForStep => "NO_ROOM_FOR_STEP",
             Problem::UnknownTimeZone => "UNKNOWN_TIME_ZONE",
+            Problem::WrongPassword => "WRONG_PASSWORD",
             Problem::NotText => "NOT_TEXT",
             Problem::NotTags => "NOT_TAGS",
             Problem::UnknownOption { .. } => "UNKNOWN_OPTION",
@@ -492,6 +497,9 @@ fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
         "tenantSlug" => ("事業者ID", "business ID"),
         "email" => ("メールアドレス", "email address"),
         "password" => ("パスワード", "password"),
+        "consent" => ("メール受信への同意", "consent to receive mail"),
+        "currentPassword" => ("現在のパスワード", "current password"),
+        "timeZone" => ("タイムゾーン", "time zone"),
         _ => return None,
     };
     Some(locale.pick(ja, en))

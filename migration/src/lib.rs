@@ -18,6 +18,7 @@ mod m20261205_000008_compact_matches;
 mod m20261205_000009_pack_matches;
 mod m20261205_000010_create_sending;
 mod m20261205_000011_create_step_mail;
+mod m20261205_000012_create_member_accounts;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_pack_matches::Migration),
             Box::new(m20261205_000010_create_sending::Migration),
             Box::new(m20261205_000011_create_step_mail::Migration),
+            Box::new(m20261205_000012_create_member_accounts::Migration),
         ]
     }
 }

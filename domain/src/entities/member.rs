@@ -19,6 +19,12 @@ pub struct Model {
     pub next_digest_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// An argon2id hash; `None` for members added by an operator or an import.
+    pub password_hash: Option<String>,
+    /// When the member confirmed the address (本登録).
+    pub confirmed_at: Option<DateTimeUtc>,
+    /// JSON record of the member's consent to mail: when, where and the wording shown.
+    pub consent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ pub mod listing_match_set;
 pub mod match_rule;
 pub mod match_update;
 pub mod member;
+pub mod member_token;
 pub mod operator;
 pub mod profile_field;
 pub mod refresh_token;

@@ -168,6 +168,9 @@ pub async fn import_csv(
                     )),
                     created_at: Set(now),
                     updated_at: Set(now),
+                    password_hash: Set(None),
+                    confirmed_at: Set(None),
+                    consent: Set(None),
                 }
             })
             .collect();

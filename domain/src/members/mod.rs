@@ -4,6 +4,7 @@
 //! Every change to members bumps the tenant's matching revision in the same transaction, so
 //! that workers rebuild their member index before matching the next listing.
 
+pub mod accounts;
 pub mod export;
 pub mod import;
 pub mod profile;
@@ -61,6 +62,9 @@ impl Frequency {
 pub enum MemberStatus {
     Active,
     Unsubscribed,
+    /// Signed up on the member pages but has not confirmed the address yet (仮登録). Gets no
+    /// mail but the confirmation.
+    Pending,
 }
 
 impl MemberStatus {
@@ -68,6 +72,15 @@ impl MemberStatus {
         match self {
             MemberStatus::Active => "active",
             MemberStatus::Unsubscribed => "unsubscribed",
+            MemberStatus::Pending => "pending",
+        }
+    }
+
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "unsubscribed" => MemberStatus::Unsubscribed,
+            "pending" => MemberStatus::Pending,
+            _ => MemberStatus::Active,
         }
     }
 }
@@ -104,11 +117,7 @@ impl TryFrom<member::Model> for Member {
             frequency: Frequency::parse(&row.frequency).unwrap_or(Frequency::Instant),
             digest_hour: u8::try_from(row.digest_hour).unwrap_or(9),
             digest_weekday: u8::try_from(row.digest_weekday).unwrap_or(0),
-            status: if row.status == MemberStatus::Unsubscribed.as_str() {
-                MemberStatus::Unsubscribed
-            } else {
-                MemberStatus::Active
-            },
+            status: MemberStatus::parse(&row.status),
             profile,
             next_digest_at: row.next_digest_at,
             created_at: row.created_at,
@@ -203,7 +212,7 @@ pub(crate) fn next_digest_at(
     ))
 }
 
-fn first_error(errors: Vec<ValidationError>) -> Error {
+pub(crate) fn first_error(errors: Vec<ValidationError>) -> Error {
     errors.into_iter().next().map_or_else(
         || Error::Internal(anyhow::anyhow!("validation failed without an error")),
         Error::from,
@@ -242,6 +251,9 @@ pub async fn create(
             )),
             created_at: Set(now),
             updated_at: Set(now),
+            password_hash: Set(None),
+            confirmed_at: Set(None),
+            consent: Set(None),
         }
         .insert(&tx)
         .await
@@ -342,8 +354,8 @@ pub async fn set_status(
     row.try_into()
 }
 
-/// Deletes a member with their matches and unsent digest. Their past deliveries stay, without
-/// the member.
+/// Deletes a member with their matches, unsent digest, step-mail enrollments and member-page
+/// sessions. Their past deliveries stay, without the member.
 pub async fn delete(
     db: &DatabaseConnection,
     tenant_id: TenantId,
@@ -381,6 +393,16 @@ pub async fn delete(
         )
         .filter(delivery::Column::TenantId.eq(tenant_id.0))
         .filter(delivery::Column::MemberId.eq(member_id.0))
+        .exec(&tx)
+        .await?;
+    crate::entities::enrollment::Entity::delete_many()
+        .filter(crate::entities::enrollment::Column::TenantId.eq(tenant_id.0))
+        .filter(crate::entities::enrollment::Column::MemberId.eq(member_id.0))
+        .exec(&tx)
+        .await?;
+    crate::entities::member_token::Entity::delete_many()
+        .filter(crate::entities::member_token::Column::TenantId.eq(tenant_id.0))
+        .filter(crate::entities::member_token::Column::MemberId.eq(member_id.0))
         .exec(&tx)
         .await?;
     let deleted = member::Entity::delete_many()

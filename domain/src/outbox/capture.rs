@@ -104,7 +104,14 @@ async fn capture_batches(
             let locale = Locale::from_tag(&row.locale);
             let kind = DeliveryKind::parse(&row.kind).unwrap_or(DeliveryKind::Listing);
             let unsubscribe = unsubscribe::url(&sending.secrets, &sending.public_url, row.id);
-            let outcome = if kind == DeliveryKind::Step {
+            let outcome = if kind == DeliveryKind::Account {
+                let written = mail::Rendered {
+                    subject: row.subject.clone(),
+                    html: row.html_body.clone(),
+                    text: row.text_body.clone(),
+                };
+                compose(&tenant, &row, written)
+            } else if kind == DeliveryKind::Step {
                 let template = step_template(db, tenant_id, &row, &mut steps).await?;
                 let mut context = context::base(&tenant, &row.to_address, locale);
                 context["unsubscribe_url"] = Value::from(unsubscribe);
@@ -335,7 +342,10 @@ fn render_context(
             context["count"] = Value::from(shown.len());
             context["listings"] = Value::Array(shown);
         }
-        DeliveryKind::Listing | DeliveryKind::ListingUpdate | DeliveryKind::Step => {
+        DeliveryKind::Listing
+        | DeliveryKind::ListingUpdate
+        | DeliveryKind::Step
+        | DeliveryKind::Account => {
             context["update"] = Value::Bool(kind == DeliveryKind::ListingUpdate);
             context["listing"] = shown.swap_remove(0);
             context["why"] = Value::Array(reasons.into_iter().take(1).collect());

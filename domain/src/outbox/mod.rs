@@ -56,6 +56,9 @@ pub enum DeliveryKind {
     Digest,
     /// A step of a step-mail sequence.
     Step,
+    /// A message about the member's account (confirm the address, reset the password), stored
+    /// already written when it is queued.
+    Account,
 }
 
 impl DeliveryKind {
@@ -65,13 +68,20 @@ impl DeliveryKind {
             DeliveryKind::ListingUpdate => "listing_update",
             DeliveryKind::Digest => "digest",
             DeliveryKind::Step => "step",
+            DeliveryKind::Account => "account",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Listing, Self::ListingUpdate, Self::Digest, Self::Step]
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
+        [
+            Self::Listing,
+            Self::ListingUpdate,
+            Self::Digest,
+            Self::Step,
+            Self::Account,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
     }
 }
 

@@ -28,6 +28,8 @@ pub enum DeliveryKindValue {
     Digest,
     /// A step of a step-mail sequence.
     Step,
+    /// A message about the member's account: confirm the address, reset the password.
+    Account,
 }
 
 impl From<DeliveryKind> for DeliveryKindValue {
@@ -37,6 +39,7 @@ impl From<DeliveryKind> for DeliveryKindValue {
             DeliveryKind::ListingUpdate => DeliveryKindValue::ListingUpdate,
             DeliveryKind::Digest => DeliveryKindValue::Digest,
             DeliveryKind::Step => DeliveryKindValue::Step,
+            DeliveryKind::Account => DeliveryKindValue::Account,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes and the middleware every request passes through.
 
 mod health;
+mod member_pages;
 mod static_files;
 mod unsubscribe;
 mod webhooks;
@@ -30,6 +31,29 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
     style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// Returns the path with the secret tokens of one-time links (unsubscribe, confirm, reset)
+/// replaced by `{token}`, so that logs never carry a working link.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let secret_after =
+        |index: usize| index > 0 && matches!(segments[index - 1], "u" | "confirm" | "reset");
+    if !(1..segments.len()).any(secret_after) {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let redacted: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(index, segment)| {
+            if secret_after(index) {
+                "{token}"
+            } else {
+                segment
+            }
+        })
+        .collect();
+    std::borrow::Cow::Owned(redacted.join("/"))
+}
+
 pub fn router(state: AppState, settings: &ServerSettings) -> Router {
     let schema = graphql::build_schema(state.clone());
     let request_id = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
@@ -45,7 +69,7 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
             "request",
             request.id = %id,
             method = %request.method(),
-            path = %request.uri().path(),
+            path = %loggable_path(request.uri().path()),
             tenant.id = tracing::field::Empty,
         )
     });
@@ -61,6 +85,7 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
             "/webhooks/mailgun/{sender_id}",
             axum::routing::post(webhooks::mailgun),
         )
+        .merge(member_pages::routes())
         .fallback_service(static_files::service(&settings.web_dir))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
@@ -88,4 +113,24 @@ pub fn router(state: AppState, settings: &ServerSettings) -> Router {
         )
         .layer(axum::Extension(schema))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn link_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/u/abc.def"), "/u/{token}");
+        assert_eq!(
+            loggable_path("/m/sakura/confirm/SECRET"),
+            "/m/sakura/confirm/{token}"
+        );
+        assert_eq!(
+            loggable_path("/m/sakura/reset/SECRET"),
+            "/m/sakura/reset/{token}"
+        );
+        assert_eq!(loggable_path("/m/sakura/reset"), "/m/sakura/reset");
+        assert_eq!(loggable_path("/graphql"), "/graphql");
+    }
 }

@@ -15,6 +15,7 @@ mod isolation;
 mod limits;
 mod listings;
 mod matching;
+mod member_pages;
 mod migrations;
 mod schema_sdl;
 mod sending;

@@ -262,6 +262,7 @@ pub struct Catalogue {
     pub delivery_kind_listing_update: &'static str,
     pub delivery_kind_digest: &'static str,
     pub delivery_kind_step: &'static str,
+    pub delivery_kind_account: &'static str,
     pub delivery_to: &'static str,
     pub delivery_member: &'static str,
     pub delivery_open_member: &'static str,

@@ -280,6 +280,7 @@ pub const EN: Catalogue = Catalogue {
     delivery_kind_listing_update: "Change notice",
     delivery_kind_digest: "Digest",
     delivery_kind_step: "Step mail",
+    delivery_kind_account: "Account",
     delivery_to: "To",
     delivery_member: "Member",
     delivery_open_member: "Open member",

@@ -285,6 +285,7 @@ pub const JA: Catalogue = Catalogue {
     delivery_kind_listing_update: "更新のお知らせ",
     delivery_kind_digest: "まとめ配信",
     delivery_kind_step: "ステップメール",
+    delivery_kind_account: "会員登録・パスワード",
     delivery_to: "宛先",
     delivery_member: "会員",
     delivery_open_member: "会員を開く",

@@ -178,6 +178,7 @@ pub enum DeliveryKind {
     ListingUpdate,
     Digest,
     Step,
+    Account,
     /// A kind this build of the dashboard does not know.
     #[serde(other)]
     Unknown,
@@ -191,6 +192,7 @@ impl DeliveryKind {
             DeliveryKind::ListingUpdate => t.delivery_kind_listing_update,
             DeliveryKind::Digest => t.delivery_kind_digest,
             DeliveryKind::Step => t.delivery_kind_step,
+            DeliveryKind::Account => t.delivery_kind_account,
             DeliveryKind::Unknown => t.import_status_unknown,
         }
     }
