@@ -185,6 +185,7 @@ pub struct Catalogue {
     pub members_search_label: &'static str,
     pub members_search_placeholder: &'static str,
     pub members_export: &'static str,
+    pub members_pages_link: &'static str,
     pub members_exporting: &'static str,
     pub members_import_title: &'static str,
     pub members_import_hint: &'static str,

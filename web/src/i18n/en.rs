@@ -183,6 +183,7 @@ pub const EN: Catalogue = Catalogue {
     members_search_label: "Search members",
     members_search_placeholder: "Part of an email address",
     members_export: "Export as CSV",
+    members_pages_link: "Members sign up, confirm their address and manage their conditions on your member pages:",
     members_exporting: "Exporting…",
     members_import_title: "Import from CSV",
     members_import_hint: "Put the column names in the first row: email, optionally locale, frequency, digest_hour and digest_weekday, and one column per profile field (its name or label). A member with the same email address is overwritten.",

@@ -185,6 +185,7 @@ pub const JA: Catalogue = Catalogue {
     members_search_label: "会員を検索",
     members_search_placeholder: "メールアドレスの一部で検索",
     members_export: "CSVで書き出す",
+    members_pages_link: "会員は会員ページで登録（仮登録→本登録）し、希望条件を変更できます:",
     members_exporting: "書き出し中…",
     members_import_title: "CSVで一括登録",
     members_import_hint: "1行目を見出しにして、email 列と、任意で locale・frequency・digest_hour・digest_weekday 列、希望条件の項目ごとの列（項目名か表示名）を入れてください。同じメールアドレスの会員は上書きされます。",

@@ -76,6 +76,7 @@ pub fn MembersPage() -> impl IntoView {
     let has_next = move || matches!(page.get(), Some(Ok(page)) if page.has_next_page);
     let has_previous = move || cursors.with(Vec::len) > 1;
     let table = move |members: MemberPage| render_table(&members, i18n.locale());
+    let signup_path = move || session.with_tenant(|tenant| format!("/m/{}/signup", tenant.slug));
     let export = Action::new_local(move |_: &()| async move {
         let csv = export_members(api).await?;
         download_csv("members.csv", &csv);
@@ -88,6 +89,10 @@ pub fn MembersPage() -> impl IntoView {
             <header class="page-header">
                 <h1>{move || i18n.t().members_title}</h1>
                 <p class="lead">{move || i18n.t().members_lead}</p>
+                <p id="member-pages" class="hint">
+                    {move || i18n.t().members_pages_link}" "
+                    <a id="member-signup-link" href=signup_path target="_blank" rel="noopener">{signup_path}</a>
+                </p>
             </header>
             <div class="toolbar">
                 <form class="search-bar" role="search" on:submit=on_search>
