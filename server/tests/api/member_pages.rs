@@ -301,6 +301,44 @@ async fn member_signs_up_manages_and_leaves(database: Database) {
     .await;
     assert_eq!(status, StatusCode::OK);
 
+    // A second browser logs in; logging out everywhere from the first ends its session too.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login_page = other.get(page_url(&app, "login")).send().await.unwrap();
+    let other_csrf = csrf_of(&login_page.text().await.unwrap());
+    let login = [
+        ("csrf", other_csrf.as_str()),
+        ("email", "hanako@example.jp"),
+        ("password", reset_password),
+    ];
+    let response = other
+        .post(page_url(&app, "login"))
+        .form(&login)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("account-form"));
+    let (status, _) = post(&app, "logout", &[("csrf", &csrf), ("everywhere", "yes")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let response = other.get(page_url(&app, "account")).send().await.unwrap();
+    assert!(
+        response.text().await.unwrap().contains("login-form"),
+        "the other session ended"
+    );
+    let (status, _) = post(
+        &app,
+        "login",
+        &[
+            ("csrf", &csrf),
+            ("email", "hanako@example.jp"),
+            ("password", reset_password),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
     let (status, _) = post(&app, "unsubscribe", &[("csrf", &csrf)]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(member_of(&app, &token).await.unwrap()["subscribed"], false);

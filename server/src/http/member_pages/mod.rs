@@ -671,7 +671,8 @@ fn account_body(
          <div class=\"toolbar\"><button type=\"submit\" class=\"button-primary\">{save}</button></div></form>\
          <form id=\"password-form\" method=\"post\" action=\"{password_action}\" class=\"card\">{csrf}<h2>{password_title}</h2>\
          {current}{new}<div class=\"toolbar\"><button type=\"submit\" class=\"button-secondary\">{change}</button></div></form>\
-         <form id=\"logout-form\" method=\"post\" action=\"{logout}\">{csrf}<button type=\"submit\" class=\"button-quiet\">{logout_text}</button></form>\
+         <form id=\"logout-form\" method=\"post\" action=\"{logout}\">{csrf}<button type=\"submit\" class=\"button-quiet\">{logout_text}</button>\
+         <button type=\"submit\" name=\"everywhere\" value=\"yes\" class=\"button-quiet\">{logout_all}</button></form>\
          <form id=\"unsubscribe-form\" method=\"post\" action=\"{unsubscribe}\" class=\"card\">{csrf}<h2>{unsubscribe_title}</h2>\
          <p>{unsubscribe_text}</p><button type=\"submit\" class=\"button-secondary\">{unsubscribe_button}</button></form>\
          <form id=\"delete-form\" method=\"post\" action=\"{delete}\" class=\"card\">{csrf}<h2>{delete_title}</h2>\
@@ -709,6 +710,7 @@ fn account_body(
         change = visit.t("パスワードを変更する", "Change password"),
         logout = visit.path("logout"),
         logout_text = visit.t("ログアウト", "Log out"),
+        logout_all = visit.t("すべての端末からログアウト", "Log out on every device"),
         unsubscribe = visit.path("unsubscribe"),
         unsubscribe_title = visit.t("配信停止", "Unsubscribe"),
         unsubscribe_text = visit.t(
@@ -865,10 +867,22 @@ async fn logout(
 ) -> Response {
     let visit = or_respond!(Visit::start(&state, &slug, &headers, &query).await);
     or_respond!(visit.check_csrf(&form));
-    if let Some(token) = &visit.session
-        && let Err(error) = accounts::log_out(&state.db, visit.tenant_id(), token).await
-    {
-        return internal(visit.locale, &error);
+    let everywhere = field(&form, "everywhere") == "yes";
+    if let Some(token) = &visit.session {
+        let ended = if everywhere {
+            match accounts::session_member(&state.db, visit.tenant_id(), token, Utc::now()).await {
+                Ok(Some(member)) => {
+                    accounts::log_out_everywhere(&state.db, visit.tenant_id(), member.id).await
+                }
+                Ok(None) => Ok(()),
+                Err(error) => Err(error),
+            }
+        } else {
+            accounts::log_out(&state.db, visit.tenant_id(), token).await
+        };
+        if let Err(error) = ended {
+            return internal(visit.locale, &error);
+        }
     }
     visit.message_page(
         StatusCode::OK,
