@@ -108,6 +108,9 @@ pub enum Problem {
     UnknownTimeZone,
     /// The current password given to change it is not the member's password.
     WrongPassword,
+    /// An address whose local part has consecutive dots or a dot at either end, which the
+    /// tenant does not accept.
+    NonStandardAddress,
     NotText,
     NotTags,
     /// `allowed` contains each option as (stored value, Japanese label, English label).
@@ -285,6 +288,9 @@ impl ValidationError {
                 "イベント名「{value}」は使えません。半角英小文字で始まり、英小文字・数字・アンダースコアのみの64文字以内にしてください。例: inquiry_sent"
             ),
             Problem::WrongPassword => "現在のパスワードが正しくありません。".to_owned(),
+            Problem::NonStandardAddress => format!(
+                "「{value}」は、ドットが連続しているか@の直前や先頭にドットがある、規格外のメールアドレスです。古い携帯電話のアドレスに見られますが、メールが届かないことがあります。別のメールアドレスを登録してください。"
+            ),
             Problem::UnknownTimeZone => format!(
                 "タイムゾーン「{value}」は見つかりません。IANAの名前で入力してください。例: Asia/Tokyo、America/Los_Angeles"
             ),
@@ -388,6 +394,9 @@ impl ValidationError {
                 "The event name \"{value}\" is invalid: start with a lowercase letter and use only lowercase letters, digits and underscores, up to 64 characters, such as inquiry_sent."
             ),
             Problem::WrongPassword => "The current password is not correct.".to_owned(),
+            Problem::NonStandardAddress => format!(
+                "\"{value}\" is a non-standard address: its part before the @ has consecutive dots or starts or ends with a dot. Some old mobile carrier addresses look like this, and mail to them may not arrive. Please register another address."
+            ),
             Problem::UnknownTimeZone => format!(
                 "The time zone \"{value}\" was not found. Enter an IANA name such as Asia/Tokyo or America/Los_Angeles."
             ),
@@ -467,6 +476,7 @@ impl ValidationError {
             Problem::NoRoomForStep => "NO_ROOM_FOR_STEP",
             Problem::UnknownTimeZone => "UNKNOWN_TIME_ZONE",
             Problem::WrongPassword => "WRONG_PASSWORD",
+            Problem::NonStandardAddress => "NON_STANDARD_ADDRESS",
             Problem::NotText => "NOT_TEXT",
             Problem::NotTags => "NOT_TAGS",
             Problem::UnknownOption { .. } => "UNKNOWN_OPTION",

@@ -72,6 +72,7 @@ pub async fn sign_up(
             created_at: Set(now),
             listing_count: Set(0),
             notify_on_change: Set(false),
+            accept_nonstandard_addresses: Set(false),
             matching_revision: Set(0),
             sender_id: Set(None),
         }
@@ -140,6 +141,21 @@ pub async fn set_notify_on_change(
     active.notify_on_change = Set(enabled);
     let tenant = active.update(db).await?;
     tracing::info!(tenant.id = %tenant_id, enabled, "notify on change set");
+    Ok(tenant)
+}
+
+/// Sets whether member addresses with a non-standard local part (`taro..hanako@docomo.ne.jp`) are
+/// accepted. Accepted addresses are sent with the local part quoted.
+pub async fn set_nonstandard_addresses(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    accept: bool,
+) -> Result<tenant::Model> {
+    let tenant = get(db, tenant_id).await?;
+    let mut active: tenant::ActiveModel = tenant.into();
+    active.accept_nonstandard_addresses = Set(accept);
+    let tenant = active.update(db).await?;
+    tracing::info!(tenant.id = %tenant_id, accept, "non-standard address policy set");
     Ok(tenant)
 }
 

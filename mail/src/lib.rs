@@ -4,6 +4,7 @@
 //! This crate knows nothing about the database; callers pass the values a template may use as
 //! JSON. Sending over SMTP or the Mailgun API is in `transport`; DKIM signing is in `dkim`.
 
+pub mod address;
 pub mod dkim;
 mod message;
 mod template;

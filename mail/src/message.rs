@@ -37,7 +37,10 @@ pub struct Composed {
 pub fn compose(envelope: &Envelope<'_>, rendered: &Rendered) -> std::io::Result<Composed> {
     let from_name = header_text(envelope.from_name, 100);
     let mut builder = MessageBuilder::new()
-        .to(Address::new_address(None::<&str>, envelope.to_address))
+        .to(Address::new_address(
+            None::<&str>,
+            crate::address::for_transport(envelope.to_address).into_owned(),
+        ))
         .message_id(MessageId::new(envelope.message_id))
         .date(Date::new(envelope.date.timestamp()))
         .text_body(rendered.text.as_str())

@@ -14,6 +14,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub listing_count: i64,
     pub notify_on_change: bool,
+    /// Whether member addresses with a non-standard local part (`taro..hanako@`) are accepted.
+    pub accept_nonstandard_addresses: bool,
     pub matching_revision: i64,
     /// The sender the tenant's mail goes through; none means mail is captured in the outbox.
     pub sender_id: Option<Uuid>,

@@ -86,6 +86,10 @@ pub fn due_for(
 /// Records `event` for a member at `at`: enrolls the member in the active sequences it
 /// triggers, and ends the member's enrollments whose goal it is. A member who unsubscribed is
 /// not enrolled.
+///
+/// The statements do not share a transaction. Each one is idempotent, so an event recorded again
+/// after a failure completes what is missing. On SQLite a transaction that reads first and then
+/// writes fails at once when the worker has written in between, instead of waiting for it.
 pub async fn record_event(
     db: &DatabaseConnection,
     tenant_id: TenantId,
@@ -95,11 +99,10 @@ pub async fn record_event(
 ) -> Result<EventOutcome> {
     let tenant = tenants::get(db, tenant_id).await?;
     let zone = schedule::time_zone(&tenant.time_zone);
-    let tx = db.begin().await?;
     let member = member::Entity::find()
         .filter(member::Column::TenantId.eq(tenant_id.0))
         .filter(member::Column::Id.eq(member_id.0))
-        .one(&tx)
+        .one(db)
         .await?
         .ok_or(Error::NotFound(Resource::Member))?;
     let mut outcome = EventOutcome::default();
@@ -107,7 +110,7 @@ pub async fn record_event(
     let goals = sequence::Entity::find()
         .filter(sequence::Column::TenantId.eq(tenant_id.0))
         .filter(sequence::Column::GoalEvent.eq(event))
-        .all(&tx)
+        .all(db)
         .await?;
     for goal in &goals {
         let result = enrollment::Entity::update_many()
@@ -128,7 +131,7 @@ pub async fn record_event(
             .filter(enrollment::Column::SequenceId.eq(goal.id))
             .filter(enrollment::Column::MemberId.eq(member_id.0))
             .filter(enrollment::Column::State.eq(EnrollmentState::Active.as_str()))
-            .exec(&tx)
+            .exec(db)
             .await?;
         outcome.reached_goal += usize::try_from(result.rows_affected).unwrap_or(0);
     }
@@ -138,15 +141,14 @@ pub async fn record_event(
             .filter(sequence::Column::TenantId.eq(tenant_id.0))
             .filter(sequence::Column::TriggerEvent.eq(event))
             .filter(sequence::Column::Active.eq(true))
-            .all(&tx)
+            .all(db)
             .await?;
         for sequence in &triggered {
-            if enroll(&tx, tenant_id, sequence, member_id, at, zone).await? {
+            if enroll(db, tenant_id, sequence, member_id, at, zone).await? {
                 outcome.enrolled += 1;
             }
         }
     }
-    tx.commit().await?;
     tracing::info!(
         tenant.id = %tenant_id,
         member.id = %member_id,

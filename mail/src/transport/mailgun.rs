@@ -106,7 +106,7 @@ impl MailgunTransport {
             .file_name("message.eml")
             .headers(file_headers);
         let form = Form::new()
-            .text("to", message.to.to_owned())
+            .text("to", crate::address::for_transport(message.to).into_owned())
             .part("message", file);
         let request = self
             .client

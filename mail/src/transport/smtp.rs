@@ -670,8 +670,7 @@ fn envelope(message: &Outgoing<'_>) -> Result<Envelope, SendFault> {
             })?),
         };
     let invalid_recipient = || SendFault::new(FaultKind::Rejected, FaultCause::InvalidRecipient);
-    let to = message
-        .to
+    let to = crate::address::for_transport(message.to)
         .parse::<Address>()
         .map_err(|_| invalid_recipient())?;
     Envelope::new(from, vec![to]).map_err(|_| invalid_recipient())

@@ -244,6 +244,22 @@ impl MatchingMutation {
         Ok(id)
     }
 
+    /// Accepts or rejects member addresses with a non-standard part before the @
+    /// (`taro..hanako@docomo.ne.jp`). Members already stored keep their addresses.
+    async fn set_nonstandard_addresses(
+        &self,
+        ctx: &Context<'_>,
+        accept: bool,
+    ) -> ApiResult<Tenant> {
+        let tenant_id = ctx.authorize(Permission::WriteSchema)?;
+        Ok(
+            tenants::set_nonstandard_addresses(&ctx.state().db, tenant_id, accept)
+                .await
+                .api(ctx)?
+                .into(),
+        )
+    }
+
     /// Turns "notify on change" on or off.
     async fn set_notify_on_change(&self, ctx: &Context<'_>, enabled: bool) -> ApiResult<Tenant> {
         let tenant_id = ctx.authorize(Permission::WriteSchema)?;

@@ -119,6 +119,10 @@ pub struct Tenant {
     /// Whether members hear again, once per version, about a listing that changed after it
     /// was mailed to them. Off by default: updates mail nothing.
     pub notify_on_change: bool,
+    /// Whether member addresses such as `taro..hanako@docomo.ne.jp` (consecutive dots, or a dot
+    /// at either end of the part before the @) are accepted and mailed with that part quoted.
+    /// Off by default: they are rejected with an explanation.
+    pub accepts_nonstandard_addresses: bool,
 }
 
 impl From<entities::tenant::Model> for Tenant {
@@ -132,6 +136,7 @@ impl From<entities::tenant::Model> for Tenant {
             time_zone: row.time_zone,
             created_at: row.created_at,
             notify_on_change: row.notify_on_change,
+            accepts_nonstandard_addresses: row.accept_nonstandard_addresses,
         }
     }
 }

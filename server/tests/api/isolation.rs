@@ -79,6 +79,7 @@ const COVERED_FIELDS: &[&str] = &[
     "backfillStep",
     "recordMemberEvent",
     "exportMembers",
+    "setNonstandardAddresses",
 ];
 
 async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
@@ -621,7 +622,7 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
     let body = app
         .graphql(
             Some(&second),
-            "mutation { setTimeZone(name: \"America/New_York\") { timeZone } }",
+            "mutation { setTimeZone(name: \"America/New_York\") { timeZone } setNonstandardAddresses(accept: true) { acceptsNonstandardAddresses } }",
             json!({}),
         )
         .await;
@@ -633,11 +634,15 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
     let mine = app
         .graphql(
             Some(&first),
-            "{ tenant { timeZone } sequences { name steps { id } } }",
+            "{ tenant { timeZone acceptsNonstandardAddresses } sequences { name steps { id } } }",
             json!({}),
         )
         .await;
     assert_eq!(mine["data"]["tenant"]["timeZone"], "Asia/Tokyo", "{mine}");
+    assert_eq!(
+        mine["data"]["tenant"]["acceptsNonstandardAddresses"], false,
+        "{mine}"
+    );
     assert_eq!(mine["data"]["sequences"][0]["name"], "秘密のステップ");
     assert_eq!(mine["data"]["sequences"][0]["steps"][0]["id"], step_id);
     app.stop().await;
