@@ -193,8 +193,9 @@ pub(crate) fn validate(
 }
 
 /// Applies the tenant's policy to a local part that is not a dot-atom (`taro..hanako@`,
-/// `hanako.@`, `.sato@`, found in old Japanese carrier addresses): rejected with an explanation
-/// unless the tenant accepts them, in which case mail goes out with the local part quoted.
+/// `hanako.@`, `.sato@`, found in old Japanese carrier addresses). Such an address is rejected
+/// with an explanation unless the tenant accepts them. Accepted ones get the local part quoted
+/// when mail goes out.
 fn check_local_part(email: String, tenant: &tenant::Model) -> Result<String, ValidationError> {
     let local = email.rsplit_once('@').map_or("", |(local, _)| local);
     if tenant.accept_nonstandard_addresses || mail::address::is_dot_atom(local) {
