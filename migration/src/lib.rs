@@ -20,6 +20,7 @@ mod m20261205_000010_create_sending;
 mod m20261205_000011_create_step_mail;
 mod m20261205_000012_create_member_accounts;
 mod m20261205_000013_add_nonstandard_address_policy;
+mod m20261205_000014_index_due_enrollments;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_create_step_mail::Migration),
             Box::new(m20261205_000012_create_member_accounts::Migration),
             Box::new(m20261205_000013_add_nonstandard_address_policy::Migration),
+            Box::new(m20261205_000014_index_due_enrollments::Migration),
         ]
     }
 }

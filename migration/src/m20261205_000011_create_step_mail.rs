@@ -111,9 +111,10 @@ impl MigrationTrait for Migration {
                     .col(uuid(Enrollments::TenantId))
                     .col(uuid(Enrollments::SequenceId))
                     .col(uuid(Enrollments::MemberId))
-                    // `active`, `completed` (every step handled) or `ended`.
+                    // `active` (also once every step is handled: `next_due_at` is then NULL) or
+                    // `ended`.
                     .col(string(Enrollments::State, 16))
-                    // Why an enrollment ended: `unsubscribed`, `goal`, `member_deleted`...
+                    // Why an enrollment ended: `goal` or `unsubscribed` (also for a deleted member).
                     .col(optional_string(Enrollments::EndedReason, 32))
                     .col(timestamp(Enrollments::TriggeredAt))
                     // The position of the last handled step; NULL before the first.

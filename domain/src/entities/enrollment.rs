@@ -10,7 +10,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub sequence_id: Uuid,
     pub member_id: Uuid,
-    /// `active`, `completed` or `ended`.
+    /// `active` (also past the last step, with `next_due_at` NULL) or `ended`.
     pub state: String,
     pub ended_reason: Option<String>,
     pub triggered_at: DateTimeUtc,

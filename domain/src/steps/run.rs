@@ -112,32 +112,45 @@ async fn run_batch(
     }
     let members = active_members(db, tenant_id, &due).await?;
 
-    let tx = db.begin().await?;
+    // The deliveries of the whole batch go in with one statement per chunk; each enrollment is
+    // then moved on with its own conditional update.
+    let mut deliveries = Vec::with_capacity(due.len());
+    let mut moves = Vec::with_capacity(due.len());
+    let mut gone = Vec::new();
     for row in &due {
         let (sequence, steps) = &sequences[&row.sequence_id];
         let Some(member) = members.get(&row.member_id) else {
-            super::enrollments::end_for_member(
-                &tx,
-                tenant_id,
-                crate::MemberId(row.member_id),
-                ended::UNSUBSCRIBED,
-                now,
-            )
-            .await?;
-            report.ended += 1;
+            gone.push(row.member_id);
             continue;
         };
         let Some(step) = next_step(steps, row.handled_position) else {
-            advance(&tx, row, row.handled_position, None, now).await?;
+            moves.push((row, row.handled_position, None));
             continue;
         };
-        if insert_delivery(&tx, row, step, member, now).await? {
-            report.queued += 1;
-        }
+        deliveries.push(delivery_model(row, step, member, now));
         let window = window_of(sequence);
         let following = next_step(steps, Some(step.position))
             .map(|next| due_for(next, row.triggered_at, Some(now), zone, &window));
-        advance(&tx, row, Some(step.position), following, now).await?;
+        moves.push((row, Some(step.position), following));
+    }
+
+    let tx = db.begin().await?;
+    for member_id in gone {
+        report.ended += usize::try_from(
+            super::enrollments::end_for_member(
+                &tx,
+                tenant_id,
+                crate::MemberId(member_id),
+                ended::UNSUBSCRIBED,
+                now,
+            )
+            .await?,
+        )
+        .unwrap_or(0);
+    }
+    report.queued = insert_deliveries(&tx, deliveries).await?;
+    for (row, handled_position, next_due_at) in moves {
+        advance(&tx, row, handled_position, next_due_at, now).await?;
     }
     tx.commit().await?;
     if report.queued > 0 {
@@ -180,8 +193,45 @@ pub(super) async fn insert_delivery(
     member: &member::Model,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    let inserted = insert_deliveries(db, vec![delivery_model(row, step, member, now)]).await?;
+    Ok(inserted > 0)
+}
+
+/// Rows per `INSERT`: 22 columns each stay under SQLite's limit of 32,766 bound values.
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts step deliveries, skipping any whose (enrollment, step) exists already, and returns
+/// how many were inserted.
+async fn insert_deliveries(
+    db: &impl ConnectionTrait,
+    mut models: Vec<delivery::ActiveModel>,
+) -> Result<usize> {
+    let mut inserted = 0;
+    while !models.is_empty() {
+        let rest = models.split_off(models.len().min(INSERT_CHUNK));
+        let count = delivery::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::columns([delivery::Column::EnrollmentId, delivery::Column::StepId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        inserted += usize::try_from(count).unwrap_or(0);
+        models = rest;
+    }
+    Ok(inserted)
+}
+
+/// Builds the queued delivery of `step` for an enrollment.
+fn delivery_model(
+    row: &enrollment::Model,
+    step: &sequence_step::Model,
+    member: &member::Model,
+    now: DateTime<Utc>,
+) -> delivery::ActiveModel {
     let id = Uuid::now_v7();
-    let delivery = delivery::ActiveModel {
+    delivery::ActiveModel {
         id: Set(id),
         tenant_id: Set(row.tenant_id),
         member_id: Set(Some(member.id)),
@@ -204,16 +254,7 @@ pub(super) async fn insert_delivery(
         sender_id: Set(None),
         enrollment_id: Set(Some(row.id)),
         step_id: Set(Some(step.id)),
-    };
-    let inserted = delivery::Entity::insert(delivery)
-        .on_conflict(
-            OnConflict::columns([delivery::Column::EnrollmentId, delivery::Column::StepId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted > 0)
+    }
 }
 
 /// Returns the subscribed members among the enrollments' members, by id.
