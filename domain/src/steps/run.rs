@@ -116,11 +116,11 @@ async fn run_batch(
     // then moved on with its own conditional update.
     let mut deliveries = Vec::with_capacity(due.len());
     let mut moves = Vec::with_capacity(due.len());
-    let mut gone = Vec::new();
+    let mut missing_members = Vec::new();
     for row in &due {
         let (sequence, steps) = &sequences[&row.sequence_id];
         let Some(member) = members.get(&row.member_id) else {
-            gone.push(row.member_id);
+            missing_members.push(row.member_id);
             continue;
         };
         let Some(step) = next_step(steps, row.handled_position) else {
@@ -135,7 +135,7 @@ async fn run_batch(
     }
 
     let tx = db.begin().await?;
-    for member_id in gone {
+    for member_id in missing_members {
         report.ended += usize::try_from(
             super::enrollments::end_for_member(
                 &tx,
