@@ -108,6 +108,8 @@ pub enum Problem {
     UnknownTimeZone,
     /// The current password given to change it is not the member's password.
     WrongPassword,
+    /// A checkbox that must be ticked, such as the consent to receive mail, was not.
+    MustAgree,
     /// An address whose local part has consecutive dots or a dot at either end, which the
     /// tenant does not accept.
     NonStandardAddress,
@@ -288,6 +290,7 @@ impl ValidationError {
                 "イベント名「{value}」は使えません。半角英小文字で始まり、英小文字・数字・アンダースコアのみの64文字以内にしてください。例: inquiry_sent"
             ),
             Problem::WrongPassword => "現在のパスワードが正しくありません。".to_owned(),
+            Problem::MustAgree => format!("「{field}」にチェックを入れてください。"),
             Problem::NonStandardAddress => format!(
                 "「{value}」は、ドットが連続しているか@の直前や先頭にドットがある、規格外のメールアドレスです。古い携帯電話のアドレスに見られますが、メールが届かないことがあります。別のメールアドレスを登録してください。"
             ),
@@ -394,6 +397,7 @@ impl ValidationError {
                 "The event name \"{value}\" is invalid: start with a lowercase letter and use only lowercase letters, digits and underscores, up to 64 characters, such as inquiry_sent."
             ),
             Problem::WrongPassword => "The current password is not correct.".to_owned(),
+            Problem::MustAgree => format!("Please tick \"{field}\" to continue."),
             Problem::NonStandardAddress => format!(
                 "\"{value}\" is a non-standard address: its part before the @ has consecutive dots or starts or ends with a dot. Some old mobile carrier addresses look like this, and mail to them may not arrive. Please register another address."
             ),
@@ -476,6 +480,7 @@ impl ValidationError {
             Problem::NoRoomForStep => "NO_ROOM_FOR_STEP",
             Problem::UnknownTimeZone => "UNKNOWN_TIME_ZONE",
             Problem::WrongPassword => "WRONG_PASSWORD",
+            Problem::MustAgree => "MUST_AGREE",
             Problem::NonStandardAddress => "NON_STANDARD_ADDRESS",
             Problem::NotText => "NOT_TEXT",
             Problem::NotTags => "NOT_TAGS",

@@ -34,8 +34,10 @@ pub const SIGNUP_EVENT: &str = "signup";
 const POSITION_GAP: i64 = 1 << 40;
 const MAX_NAME: usize = 100;
 const MAX_EVENT: usize = 64;
-const MAX_DAYS: u32 = 3_650;
-const MAX_DELAY_MINUTES: u32 = 365 * 24 * 60;
+/// The largest day offset of a step: ten years.
+pub const MAX_DAYS: u32 = 3_650;
+/// The largest delay after the previous step: a year.
+pub const MAX_DELAY_MINUTES: u32 = 365 * 24 * 60;
 
 /// The effect of a new trigger on a member's ended or finished enrollment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -339,16 +339,14 @@ fn sequence_input(input: SequenceInput) -> Result<steps::SequenceInput, domain::
     })
 }
 
-fn non_negative(field: &str, value: Option<i32>) -> Result<u32, domain::Error> {
+/// Reads a count that must lie between 0 and `max`; the domain checks the upper bound too.
+fn non_negative(field: &str, value: Option<i32>, max: i64) -> Result<u32, domain::Error> {
     let value = value.ok_or_else(|| ValidationError::new(field, None, Problem::Required))?;
     u32::try_from(value).map_err(|_| {
         ValidationError::new(
             field,
             Some(&value.to_string()),
-            Problem::OutOfRange {
-                min: 0,
-                max: i64::from(i32::MAX),
-            },
+            Problem::OutOfRange { min: 0, max },
         )
         .into()
     })
@@ -362,12 +360,16 @@ fn step_input(input: StepInput) -> Result<steps::StepInput, domain::Error> {
                 .as_deref()
                 .ok_or_else(|| ValidationError::new("at", None, Problem::Required))?;
             Timing::DaysAfterTrigger {
-                days: non_negative("days", input.days)?,
+                days: non_negative("days", input.days, i64::from(steps::MAX_DAYS))?,
                 at: parse_clock("at", at)?,
             }
         }
         StepTiming::AfterPrevious => Timing::AfterPrevious {
-            minutes: non_negative("delayMinutes", input.delay_minutes)?,
+            minutes: non_negative(
+                "delayMinutes",
+                input.delay_minutes,
+                i64::from(steps::MAX_DELAY_MINUTES),
+            )?,
         },
     };
     Ok(steps::StepInput {

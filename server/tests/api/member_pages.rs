@@ -124,6 +124,29 @@ async fn member_signs_up_manages_and_leaves(database: Database) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "consent is required: {html}"
     );
+    assert!(html.contains("にチェックを入れてください"), "{html}");
+    assert!(
+        html.contains("value=\"shibuya\" checked"),
+        "entries are kept: {html}"
+    );
+    let mut bad_rent = signup.to_vec();
+    bad_rent.retain(|(name, _)| *name != "p.max_rent");
+    bad_rent.extend([("consent", "yes"), ("p.max_rent", "安い")]);
+    let (status, html) = post(&app, "signup", &bad_rent).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("「賃料の上限」の値「安い」"),
+        "the field's label, not its name: {html}"
+    );
+    let mut bad_frequency = signup.to_vec();
+    bad_frequency.retain(|(name, _)| *name != "frequency");
+    bad_frequency.extend([("consent", "yes"), ("frequency", "monthly")]);
+    let (status, html) = post(&app, "signup", &bad_frequency).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown frequency is rejected: {html}"
+    );
     let mut with_consent = signup.to_vec();
     with_consent.push(("consent", "yes"));
     let (status, html) = post(&app, "signup", &with_consent).await;

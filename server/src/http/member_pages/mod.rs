@@ -284,6 +284,44 @@ fn profile_of(
     profile
 }
 
+/// Reads the frequency select; a value that is not one of its options is an error.
+fn frequency_of(form: &[(String, String)]) -> Result<Frequency, domain::Error> {
+    match field(form, "frequency") {
+        "" => Ok(Frequency::Instant),
+        value => Frequency::parse(value).ok_or_else(|| {
+            let allowed = [("instant", "即時"), ("daily", "毎日"), ("weekly", "毎週")]
+                .iter()
+                .map(|(value, ja)| ((*value).to_owned(), (*ja).to_owned(), (*value).to_owned()))
+                .collect();
+            domain::ValidationError::new(
+                "frequency",
+                Some(value),
+                domain::Problem::UnknownOption { allowed },
+            )
+            .into()
+        }),
+    }
+}
+
+/// Replaces a profile field's name in a validation error by its label, so that members read
+/// 「賃料の上限」 rather than `max_rent`.
+fn with_label(
+    error: domain::Error,
+    fields: &[profile_fields::ProfileField],
+    locale: Locale,
+) -> domain::Error {
+    match error {
+        domain::Error::Validation(mut validation) => {
+            if let Some(definition) = fields.iter().find(|f| f.name == validation.field) {
+                validation.field =
+                    pick(locale, &definition.label_ja, &definition.label_en).to_owned();
+            }
+            domain::Error::Validation(validation)
+        }
+        other => other,
+    }
+}
+
 /// Writes a stored profile value back into a text input.
 pub(crate) fn profile_text(value: &Value) -> String {
     match value {
@@ -361,7 +399,7 @@ fn signup_form(
     format!(
         "{error}<form id=\"signup-form\" method=\"post\" action=\"{action}\" class=\"card\">{csrf}\
          {email}{password}{profile}{frequency}\
-         <label class=\"checkbox\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required> {consent}</label>\
+         <label class=\"checkbox\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required{consented}> {consent}</label>\
          <div class=\"toolbar\"><button type=\"submit\" class=\"button-primary\">{submit}</button></div></form>\
          <p><a href=\"{login}\">{have_account}</a></p>",
         error = form_error(error, locale),
@@ -388,6 +426,11 @@ fn signup_form(
         profile = html::profile_inputs(fields, &profile, locale),
         frequency = frequency_select(frequency, locale),
         consent = escape(pick(locale, CONSENT_JA, CONSENT_EN)),
+        consented = if field(form, "consent") == "yes" {
+            " checked"
+        } else {
+            ""
+        },
         submit = pick(locale, "仮登録する", "Sign up"),
         login = visit.path("login"),
         have_account = pick(
@@ -439,7 +482,7 @@ async fn signup(
         let error = domain::Error::from(domain::ValidationError::new(
             "consent",
             None,
-            domain::Problem::Required,
+            domain::Problem::MustAgree,
         ));
         let body = signup_form(&visit, &fields, &form, Some(&error));
         return visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body);
@@ -448,7 +491,10 @@ async fn signup(
         email: field(&form, "email").to_owned(),
         password: SecretString::from(field(&form, "password").to_owned()),
         locale: visit.locale,
-        frequency: Frequency::parse(field(&form, "frequency")).unwrap_or(Frequency::Instant),
+        frequency: or_respond!(frequency_of(&form).map_err(|error| {
+            let body = signup_form(&visit, &fields, &form, Some(&error));
+            visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body)
+        })),
         profile: profile_of(&form, &fields),
         consent_text: pick(visit.locale, CONSENT_JA, CONSENT_EN).to_owned(),
     };
@@ -478,6 +524,7 @@ async fn signup(
             )
         }
         Err(error @ domain::Error::Validation(_)) => {
+            let error = with_label(error, &fields, visit.locale);
             let body = signup_form(&visit, &fields, &form, Some(&error));
             visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body)
         }
@@ -767,7 +814,15 @@ async fn update_account(
     let input = MemberInput {
         email: member.email.clone(),
         locale: Some(Locale::from_tag(&member.locale)),
-        frequency: Some(Frequency::parse(field(&form, "frequency")).unwrap_or(Frequency::Instant)),
+        frequency: Some(or_respond!(frequency_of(&form).map_err(|error| {
+            let message = Some(("error", error.message(visit.locale)));
+            let body = account_body(&visit, &member, &fields, message);
+            visit.page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                visit.t("会員情報", "Your account"),
+                &body,
+            )
+        }))),
         digest_hour: Some(i64::from(member.digest_hour)),
         digest_weekday: Some(i64::from(member.digest_weekday)),
         profile: profile_of(&form, &fields),
@@ -803,6 +858,7 @@ async fn update_account(
             visit.page(StatusCode::OK, title, &body)
         }
         Err(error @ domain::Error::Validation(_)) => {
+            let error = with_label(error, &fields, visit.locale);
             let body = account_body(
                 &visit,
                 &current,
