@@ -110,6 +110,11 @@ pub enum Problem {
     WrongPassword,
     /// A checkbox that must be ticked, such as the consent to receive mail, was not.
     MustAgree,
+    /// The field does not apply together with `other`, such as a time of day for a step timed
+    /// after the previous one.
+    NotUsedWith {
+        other: &'static str,
+    },
     /// An address whose local part has consecutive dots or a dot at either end, which the
     /// tenant does not accept.
     NonStandardAddress,
@@ -291,6 +296,9 @@ impl ValidationError {
             ),
             Problem::WrongPassword => "現在のパスワードが正しくありません。".to_owned(),
             Problem::MustAgree => format!("「{field}」にチェックを入れてください。"),
+            Problem::NotUsedWith { other } => {
+                format!("「{field}」は{other}と一緒には指定できません。この項目を外してください。")
+            }
             Problem::NonStandardAddress => format!(
                 "「{value}」は、ドットが連続しているか@の直前や先頭にドットがある、規格外のメールアドレスです。古い携帯電話のアドレスに見られますが、メールが届かないことがあります。別のメールアドレスを登録してください。"
             ),
@@ -398,6 +406,9 @@ impl ValidationError {
             ),
             Problem::WrongPassword => "The current password is not correct.".to_owned(),
             Problem::MustAgree => format!("Please tick \"{field}\" to continue."),
+            Problem::NotUsedWith { other } => {
+                format!("\"{field}\" does not apply with {other}. Leave it out.")
+            }
             Problem::NonStandardAddress => format!(
                 "\"{value}\" is a non-standard address: its part before the @ has consecutive dots or starts or ends with a dot. Some old mobile carrier addresses look like this, and mail to them may not arrive. Please register another address."
             ),
@@ -481,6 +492,7 @@ impl ValidationError {
             Problem::UnknownTimeZone => "UNKNOWN_TIME_ZONE",
             Problem::WrongPassword => "WRONG_PASSWORD",
             Problem::MustAgree => "MUST_AGREE",
+            Problem::NotUsedWith { .. } => "NOT_USED_WITH",
             Problem::NonStandardAddress => "NON_STANDARD_ADDRESS",
             Problem::NotText => "NOT_TEXT",
             Problem::NotTags => "NOT_TAGS",

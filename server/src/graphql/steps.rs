@@ -353,6 +353,22 @@ fn non_negative(field: &str, value: Option<i32>, max: i64) -> Result<u32, domain
 }
 
 fn step_input(input: StepInput) -> Result<steps::StepInput, domain::Error> {
+    // A value for the other timing would be dropped without a word, so it is an error.
+    let stray = match input.timing {
+        StepTiming::DaysAfterTrigger => input
+            .delay_minutes
+            .map(|_| ("delayMinutes", "DAYS_AFTER_TRIGGER")),
+        StepTiming::AfterPrevious => input
+            .at
+            .as_ref()
+            .map(|_| ("at", "AFTER_PREVIOUS"))
+            .or(input.days.map(|_| ("days", "AFTER_PREVIOUS"))),
+    };
+    if let Some((field, timing)) = stray {
+        return Err(
+            ValidationError::new(field, None, Problem::NotUsedWith { other: timing }).into(),
+        );
+    }
     let timing = match input.timing {
         StepTiming::DaysAfterTrigger => {
             let at = input

@@ -349,6 +349,18 @@ async fn day_three_follows_local_dates_across_dst(database: Database) {
     }
 
     let token = app.sign_up("bad-input").await;
+    let sequence_id = create_sequence(&app, &token, json!({ "name": "入力の誤り" })).await;
+    let mixed = json!({ "timing": "AFTER_PREVIOUS", "delayMinutes": 5, "at": "09:00",
+                        "subject": "s", "text": "t" });
+    let body = app
+        .graphql(
+            Some(&token),
+            ADD_STEP,
+            json!({ "sequence": sequence_id, "input": mixed }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "at", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "NOT_USED_WITH");
     let member = create_member(&app, &token, "a@example.com", json!({})).await;
     let body = app
         .graphql(
