@@ -6,6 +6,7 @@
 
 use std::{
     net::TcpListener,
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -236,8 +237,25 @@ impl ServerProcess {
 /// Headless Chromium driven through a chromedriver process of its own.
 pub struct Browser {
     pub client: Client,
-    _driver: KillOnDrop,
+    _driver: KillGroupOnDrop,
     _profile: tempfile::TempDir,
+}
+
+/// A child that leads its own process group; dropping it kills the whole group. chromedriver
+/// starts Chromium's processes in its group, and killing chromedriver alone left them running.
+struct KillGroupOnDrop(Child);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Browser {
@@ -251,11 +269,12 @@ impl Browser {
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .with_context(|| {
                 format!("failed to start {driver_path}; install Debian's chromium-driver")
             })?;
-        let driver = KillOnDrop(driver);
+        let driver = KillGroupOnDrop(driver);
         let profile = tempfile::tempdir()?;
 
         let chrome_binary =
