@@ -251,10 +251,10 @@ impl fmt::Debug for SmtpTransport {
 impl Shared {
     /// Takes the most recently used idle connection that still replies to NOOP, or opens a new one.
     ///
-    /// The NOOP costs a round trip per message, as in lettre's own pool. Without it, a connection
-    /// that the server closed after the previous message (some close after each one, or after a
-    /// number of them) would fail the next message at MAIL FROM, and the mail would wait for its
-    /// retry, since a failed send cannot tell whether the server got the message.
+    /// The NOOP costs a round trip per message, as in lettre's own pool. Some servers close a
+    /// connection after each message or after a number of them. Without the NOOP, the next
+    /// message would fail at MAIL FROM and wait for its retry, because a failed send cannot
+    /// tell whether the server got the message.
     async fn connection(&self) -> Result<AsyncSmtpConnection, Failure> {
         while let Some(mut connection) = self.take_idle() {
             if connection.test_connected().await {

@@ -144,8 +144,8 @@ impl Visit {
         reason = "the error is the page to send, built at most once per request"
     )]
     fn check_csrf(&self, form: &[(String, String)]) -> Result<(), Response> {
-        let given = field(form, "csrf");
-        if !self.new_csrf && !given.is_empty() && given == self.csrf {
+        let posted = field(form, "csrf");
+        if !self.new_csrf && !posted.is_empty() && posted == self.csrf {
             return Ok(());
         }
         Err(plain(
@@ -467,11 +467,13 @@ async fn signup(
 ) -> Response {
     let visit = or_respond!(Visit::start(&state, &slug, &headers, &query).await);
     or_respond!(visit.check_csrf(&form));
+
     let key = format!("{}|{}", visit.tenant.id, client.ip());
     let now = Instant::now();
     if let Some(retry) = state.member_limits.signups.check(&key, now) {
         return limited(&visit, retry);
     }
+
     let fields = or_respond!(
         profile_fields::get(&state.db, visit.tenant_id())
             .await
@@ -487,6 +489,7 @@ async fn signup(
         let body = signup_form(&visit, &fields, &form, Some(&error));
         return visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body);
     }
+
     let input = Signup {
         email: field(&form, "email").to_owned(),
         password: SecretString::from(field(&form, "password").to_owned()),
@@ -498,6 +501,7 @@ async fn signup(
         profile: profile_of(&form, &fields),
         consent_text: pick(visit.locale, CONSENT_JA, CONSENT_EN).to_owned(),
     };
+
     match accounts::sign_up(
         &state.db,
         visit.tenant_id(),
@@ -539,7 +543,7 @@ async fn confirm_page(
     headers: HeaderMap,
 ) -> Response {
     let visit = or_respond!(Visit::start(&state, &slug, &headers, &query).await);
-    // Link scanners open every URL in a mail, so GET only asks.
+    // Link scanners open every URL in a mail, so GET only shows the confirm button.
     let body = format!(
         "<p>{text}</p><form id=\"confirm-form\" method=\"post\" action=\"{action}\">{csrf}\
          <button type=\"submit\" class=\"button-primary\">{submit}</button></form>",
@@ -806,11 +810,13 @@ async fn update_account(
     let visit = or_respond!(Visit::start(&state, &slug, &headers, &query).await);
     or_respond!(visit.check_csrf(&form));
     let (member, _) = or_respond!(visit.member(&state).await);
+
     let fields = or_respond!(
         profile_fields::get(&state.db, visit.tenant_id())
             .await
             .map_err(|error| internal(visit.locale, &error))
     );
+
     let input = MemberInput {
         email: member.email.clone(),
         locale: Some(Locale::from_tag(&member.locale)),
@@ -1061,12 +1067,14 @@ async fn reset_request(
 ) -> Response {
     let visit = or_respond!(Visit::start(&state, &slug, &headers, &query).await);
     or_respond!(visit.check_csrf(&form));
+
     let key = format!("{}|{}", visit.tenant.id, client.ip());
     let now = Instant::now();
     if let Some(retry) = state.member_limits.resets.check(&key, now) {
         return limited(&visit, retry);
     }
     state.member_limits.resets.record(&key, now);
+
     let email = field(&form, "email");
     if let Err(error) = accounts::request_reset(
         &state.db,
