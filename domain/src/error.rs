@@ -118,6 +118,16 @@ pub enum Problem {
     /// An address whose local part has consecutive dots or a dot at either end, which the
     /// tenant does not accept.
     NonStandardAddress,
+    /// Not a colour written as `#rrggbb` or `#rgb`.
+    NotAColor,
+    /// Not base64 text.
+    NotBase64,
+    /// Not a PNG, JPEG, GIF or WebP image.
+    UnsupportedImage,
+    /// The image is over `max_kib` KiB.
+    ImageTooLarge {
+        max_kib: usize,
+    },
     NotText,
     NotTags,
     /// `allowed` contains each option as (stored value, Japanese label, English label).
@@ -302,6 +312,16 @@ impl ValidationError {
             Problem::NonStandardAddress => format!(
                 "「{value}」は、ドットが連続しているか@の直前や先頭にドットがある、規格外のメールアドレスです。古い携帯電話のアドレスに見られますが、メールが届かないことがあります。別のメールアドレスを登録してください。"
             ),
+            Problem::NotAColor => format!(
+                "「{field}」の値「{value}」は色として読めません。#1a6b8f のように、#に続く16進数6桁で入力してください。"
+            ),
+            Problem::NotBase64 => format!("「{field}」はBase64で符号化した画像データで指定してください。"),
+            Problem::UnsupportedImage => format!(
+                "「{field}」の画像の形式に対応していません。PNG、JPEG、GIF、WebPのいずれかを選んでください（SVGは使えません）。"
+            ),
+            Problem::ImageTooLarge { max_kib } => format!(
+                "「{field}」の画像が大きすぎます。{max_kib}KB以下に縮小してから、もう一度アップロードしてください。"
+            ),
             Problem::UnknownTimeZone => format!(
                 "タイムゾーン「{value}」は見つかりません。IANAの名前で入力してください。例: Asia/Tokyo、America/Los_Angeles"
             ),
@@ -412,6 +432,16 @@ impl ValidationError {
             Problem::NonStandardAddress => format!(
                 "\"{value}\" is a non-standard address: its part before the @ has consecutive dots or starts or ends with a dot. Some old mobile carrier addresses look like this, and mail to them may not arrive. Please register another address."
             ),
+            Problem::NotAColor => format!(
+                "\"{value}\" in \"{field}\" is not a colour. Enter # followed by six hexadecimal digits, such as #1a6b8f."
+            ),
+            Problem::NotBase64 => format!("\"{field}\" must be image data encoded as base64."),
+            Problem::UnsupportedImage => format!(
+                "The image in \"{field}\" is not in a supported format. Choose a PNG, JPEG, GIF or WebP file (SVG is not accepted)."
+            ),
+            Problem::ImageTooLarge { max_kib } => format!(
+                "The image in \"{field}\" is too large. Shrink it to {max_kib} KB or less and upload it again."
+            ),
             Problem::UnknownTimeZone => format!(
                 "The time zone \"{value}\" was not found. Enter an IANA name such as Asia/Tokyo or America/Los_Angeles."
             ),
@@ -494,6 +524,10 @@ impl ValidationError {
             Problem::MustAgree => "MUST_AGREE",
             Problem::NotUsedWith { .. } => "NOT_USED_WITH",
             Problem::NonStandardAddress => "NON_STANDARD_ADDRESS",
+            Problem::NotAColor => "NOT_A_COLOR",
+            Problem::NotBase64 => "NOT_BASE64",
+            Problem::UnsupportedImage => "UNSUPPORTED_IMAGE",
+            Problem::ImageTooLarge { .. } => "IMAGE_TOO_LARGE",
             Problem::NotText => "NOT_TEXT",
             Problem::NotTags => "NOT_TAGS",
             Problem::UnknownOption { .. } => "UNKNOWN_OPTION",

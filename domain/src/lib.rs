@@ -6,6 +6,7 @@
 //! then [`tenants`], [`operators`] and [`listings`] for the operations themselves.
 
 pub mod auth;
+pub mod branding;
 pub mod db;
 pub mod entities;
 pub mod error;

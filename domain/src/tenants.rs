@@ -75,6 +75,9 @@ pub async fn sign_up(
             accept_nonstandard_addresses: Set(false),
             matching_revision: Set(0),
             sender_id: Set(None),
+            brand_color: Set(None),
+            header_color: Set(None),
+            logo_updated_at: Set(None),
         }
         .insert(&tx)
         .await

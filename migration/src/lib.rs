@@ -21,6 +21,7 @@ mod m20261205_000011_create_step_mail;
 mod m20261205_000012_create_member_accounts;
 mod m20261205_000013_add_nonstandard_address_policy;
 mod m20261205_000014_index_due_enrollments;
+mod m20261205_000015_add_tenant_branding;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_create_member_accounts::Migration),
             Box::new(m20261205_000013_add_nonstandard_address_policy::Migration),
             Box::new(m20261205_000014_index_due_enrollments::Migration),
+            Box::new(m20261205_000015_add_tenant_branding::Migration),
         ]
     }
 }

@@ -23,4 +23,5 @@ pub mod suppression;
 pub mod template;
 pub mod tenant;
 pub mod tenant_lease;
+pub mod tenant_logo;
 pub mod webhook_event;

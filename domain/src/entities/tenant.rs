@@ -19,6 +19,12 @@ pub struct Model {
     pub matching_revision: i64,
     /// The sender the tenant's mail goes through; none means mail is captured in the outbox.
     pub sender_id: Option<Uuid>,
+    /// The member pages' button and link colour, `#rrggbb`; none keeps Tayori's.
+    pub brand_color: Option<String>,
+    /// The member pages' header background, `#rrggbb`; none keeps Tayori's.
+    pub header_color: Option<String>,
+    /// When the logo in `tenant_logos` was last replaced; none when there is no logo.
+    pub logo_updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,8 +1,8 @@
 //! The caller's tenant and its operators.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::{Permission, Principal, entities, operators, tenants};
+use domain::{Permission, Principal, branding, entities, operators, tenants};
 use secrecy::SecretString;
 
 use super::{
@@ -101,6 +101,7 @@ impl From<entities::operator::Model> for Operator {
 
 /// A business using Tayori.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Tenant {
     /// Tayori's id of the tenant.
     pub id: ID,
@@ -123,6 +124,37 @@ pub struct Tenant {
     /// at either end of the part before the @) are accepted and mailed with that part quoted.
     /// Off by default: they are rejected with an explanation.
     pub accepts_nonstandard_addresses: bool,
+    /// The member pages' button and link colour as `#rrggbb`; null for Tayori's blue.
+    pub brand_color: Option<String>,
+    /// The member pages' header background as `#rrggbb`; null for white.
+    pub header_color: Option<String>,
+    #[graphql(skip)]
+    pub logo_updated_at: Option<DateTime<Utc>>,
+}
+
+#[ComplexObject]
+impl Tenant {
+    /// The address of the logo shown on the member pages; null without a logo. It changes
+    /// whenever the logo does, so it can be cached.
+    async fn logo_url(&self, ctx: &Context<'_>) -> Option<String> {
+        self.logo_updated_at.map(|updated| {
+            format!(
+                "{}/m/{}/logo?v={}",
+                public_url(ctx),
+                self.slug,
+                updated.timestamp_millis()
+            )
+        })
+    }
+
+    /// The member sign-up page to link from the tenant's own site.
+    async fn signup_url(&self, ctx: &Context<'_>) -> String {
+        format!("{}/m/{}/signup", public_url(ctx), self.slug)
+    }
+}
+
+fn public_url<'a>(ctx: &'a Context<'_>) -> &'a str {
+    ctx.state().sending.public_url.trim_end_matches('/')
 }
 
 impl From<entities::tenant::Model> for Tenant {
@@ -137,6 +169,9 @@ impl From<entities::tenant::Model> for Tenant {
             created_at: row.created_at,
             notify_on_change: row.notify_on_change,
             accepts_nonstandard_addresses: row.accept_nonstandard_addresses,
+            brand_color: row.brand_color,
+            header_color: row.header_color,
+            logo_updated_at: row.logo_updated_at,
         }
     }
 }
@@ -247,6 +282,48 @@ impl TenantMutation {
             locale: input.locale.into(),
         };
         Ok(operators::add(&ctx.state().db, tenant_id, *role, add)
+            .await
+            .api(ctx)?
+            .into())
+    }
+
+    /// Sets the colours of the member pages as `#rrggbb` (or `#rgb`). Null or an empty string
+    /// keeps Tayori's colour. Text on each colour is chosen for contrast, and links are
+    /// darkened where the colour is too light to read on white.
+    async fn set_brand_colors(
+        &self,
+        ctx: &Context<'_>,
+        brand_color: Option<String>,
+        header_color: Option<String>,
+    ) -> ApiResult<Tenant> {
+        let tenant_id = ctx.authorize(Permission::WriteSchema)?;
+        Ok(branding::set_colors(
+            &ctx.state().db,
+            tenant_id,
+            brand_color.as_deref(),
+            header_color.as_deref(),
+        )
+        .await
+        .api(ctx)?
+        .into())
+    }
+
+    /// Sets the logo of the member pages: a PNG, JPEG, GIF or WebP file of at most 256 KB,
+    /// as standard base64 (a `data:image/...;base64,` prefix is accepted). SVG is refused.
+    async fn set_logo(&self, ctx: &Context<'_>, image: String) -> ApiResult<Tenant> {
+        let tenant_id = ctx.authorize(Permission::WriteSchema)?;
+        Ok(
+            branding::set_logo(&ctx.state().db, tenant_id, &image, Utc::now())
+                .await
+                .api(ctx)?
+                .into(),
+        )
+    }
+
+    /// Removes the logo; the member pages show the tenant's name alone.
+    async fn remove_logo(&self, ctx: &Context<'_>) -> ApiResult<Tenant> {
+        let tenant_id = ctx.authorize(Permission::WriteSchema)?;
+        Ok(branding::remove_logo(&ctx.state().db, tenant_id)
             .await
             .api(ctx)?
             .into())

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     helpers::{Database, Queue, error_code, spawn_app},
@@ -80,6 +80,9 @@ const COVERED_FIELDS: &[&str] = &[
     "recordMemberEvent",
     "exportMembers",
     "setNonstandardAddresses",
+    "setBrandColors",
+    "setLogo",
+    "removeLogo",
 ];
 
 async fn second_tenant_cannot_reach_first_tenants_data(database: Database) {
@@ -622,7 +625,7 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
     let body = app
         .graphql(
             Some(&second),
-            "mutation { setTimeZone(name: \"America/New_York\") { timeZone } setNonstandardAddresses(accept: true) { acceptsNonstandardAddresses } }",
+            "mutation { setTimeZone(name: \"America/New_York\") { timeZone } setNonstandardAddresses(accept: true) { acceptsNonstandardAddresses } setBrandColors(brandColor: \"#ff0000\") { brandColor } removeLogo { slug } }",
             json!({}),
         )
         .await;
@@ -631,10 +634,19 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
         "{body}"
     );
 
+    let logo = app
+        .graphql(
+            Some(&second),
+            "mutation($image: String!) { setLogo(image: $image) { slug } }",
+            json!({ "image": "R0lGODlhAQABAAAAACw=" }),
+        )
+        .await;
+    assert!(logo["errors"].is_null(), "{logo}");
+
     let mine = app
         .graphql(
             Some(&first),
-            "{ tenant { timeZone acceptsNonstandardAddresses } sequences { name steps { id } } }",
+            "{ tenant { timeZone acceptsNonstandardAddresses brandColor logoUrl } sequences { name steps { id } } }",
             json!({}),
         )
         .await;
@@ -643,6 +655,8 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
         mine["data"]["tenant"]["acceptsNonstandardAddresses"], false,
         "{mine}"
     );
+    assert_eq!(mine["data"]["tenant"]["brandColor"], Value::Null, "{mine}");
+    assert_eq!(mine["data"]["tenant"]["logoUrl"], Value::Null, "{mine}");
     assert_eq!(mine["data"]["sequences"][0]["name"], "秘密のステップ");
     assert_eq!(mine["data"]["sequences"][0]["steps"][0]["id"], step_id);
     app.stop().await;

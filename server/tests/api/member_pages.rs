@@ -415,3 +415,110 @@ async fn member_pages_know_their_tenant_and_language(database: Database) {
     app.stop().await;
 }
 on_both_databases!(member_pages_know_their_tenant_and_language);
+
+/// A one-pixel PNG, as `base64 -w0` prints it.
+const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+
+/// An operator sets colours and a logo; the member pages show them, the logo is served as
+/// the image it is, and wrong colours or an SVG are refused with a message naming the field.
+async fn member_pages_wear_the_tenants_logo_and_colours(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let token = rental_tenant(&app, SLUG).await;
+
+    let bad = app
+        .graphql(
+            Some(&token),
+            "mutation { setBrandColors(brandColor: \"blue\") { brandColor } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["field"], "brandColor",
+        "{bad}"
+    );
+    assert!(
+        bad["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("blue"),
+        "{bad}"
+    );
+    let svg = "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=";
+    let refused = app
+        .graphql(
+            Some(&token),
+            "mutation($image: String!) { setLogo(image: $image) { logoUrl } }",
+            json!({ "image": svg }),
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["reason"], "UNSUPPORTED_IMAGE",
+        "{refused}"
+    );
+
+    let set = app
+        .graphql(
+            Some(&token),
+            "mutation($image: String!) {
+               setBrandColors(brandColor: \"#FFD400\", headerColor: \"#123\") { brandColor headerColor }
+               setLogo(image: $image) { logoUrl }
+             }",
+            json!({ "image": format!("data:image/png;base64,{PIXEL_PNG}") }),
+        )
+        .await;
+    assert_eq!(
+        set["data"]["setBrandColors"]["brandColor"], "#ffd400",
+        "{set}"
+    );
+    assert_eq!(
+        set["data"]["setBrandColors"]["headerColor"], "#112233",
+        "{set}"
+    );
+    let logo_url = set["data"]["setLogo"]["logoUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        logo_url.contains(&format!("/m/{SLUG}/logo?v=")),
+        "{logo_url}"
+    );
+
+    let (_, html) = get(&app, "signup").await;
+    // Yellow is too light for white text or for links on white: both are adjusted.
+    assert!(html.contains("--accent:#ffd400;"), "{html}");
+    assert!(html.contains("--on-accent:#25282d;"), "{html}");
+    assert!(
+        html.contains("--header-bg:#112233;--header-ink:#ffffff;"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"tenant-logo\""), "{html}");
+    assert!(!html.contains("--link:#ffd400"), "{html}");
+
+    let logo = app.client.get(&logo_url).send().await.unwrap();
+    assert_eq!(logo.status(), StatusCode::OK);
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    let bytes = logo.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "{} bytes", bytes.len());
+
+    let removed = app
+        .graphql(
+            Some(&token),
+            "mutation { removeLogo { logoUrl } setBrandColors { brandColor } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        removed["data"]["removeLogo"]["logoUrl"],
+        Value::Null,
+        "{removed}"
+    );
+    let (_, html) = get(&app, "signup").await;
+    assert!(
+        html.contains("id=\"tenant-name\"") && !html.contains("--accent"),
+        "{html}"
+    );
+    let gone = app.client.get(&logo_url).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+on_both_databases!(member_pages_wear_the_tenants_logo_and_colours);

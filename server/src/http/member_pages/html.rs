@@ -1,5 +1,5 @@
-//! The HTML of the member pages: one layout with the tenant's name, and the forms. Every value
-//! from a member or a tenant is escaped.
+//! The HTML of the member pages: one layout with the tenant's logo or name and colours, and the
+//! forms. Every value from a member or a tenant is escaped.
 
 use domain::{Locale, listings::schema::FieldType, members::profile_fields::ProfileField};
 use serde_json::{Map, Value};
@@ -28,17 +28,60 @@ pub fn pick<'a>(locale: Locale, ja: &'a str, en: &'a str) -> &'a str {
     }
 }
 
-/// Wraps `body` in the page layout, under the tenant's name.
-pub fn layout(locale: Locale, tenant_name: &str, title: &str, body: &str) -> String {
+/// The head of a page: the tenant's name, and its logo and colours when it has set them.
+pub struct Masthead<'a> {
+    pub name: &'a str,
+    /// The logo's path, versioned so that caches see a new logo at once.
+    pub logo_path: Option<String>,
+    pub branding: domain::branding::Branding,
+}
+
+impl<'a> Masthead<'a> {
+    pub fn of(tenant: &'a domain::entities::tenant::Model) -> Self {
+        let branding = domain::branding::Branding::of(tenant);
+        Self {
+            name: &tenant.name,
+            logo_path: branding
+                .logo_updated_at
+                .map(|updated| format!("/m/{}/logo?v={}", tenant.slug, updated.timestamp_millis())),
+            branding,
+        }
+    }
+
+    /// Tayori's own look, for pages of no tenant.
+    pub fn plain() -> Self {
+        Self {
+            name: "Tayori",
+            logo_path: None,
+            branding: domain::branding::Branding::default(),
+        }
+    }
+}
+
+/// Wraps `body` in the page layout, under the tenant's logo or name and in its colours.
+pub fn layout(locale: Locale, masthead: &Masthead<'_>, title: &str, body: &str) -> String {
+    let name = escape(masthead.name);
+    let brand = match &masthead.logo_path {
+        // The name stays as the image's text, for screen readers and when images are off.
+        Some(path) => format!(
+            "<img class=\"brand-logo\" id=\"tenant-logo\" src=\"{}\" alt=\"{name}\">",
+            escape(path)
+        ),
+        None => format!("<span class=\"brand-tenant\" id=\"tenant-name\">{name}</span>"),
+    };
+    // Only `#rrggbb` values and fixed names reach the attribute; see `Branding::css_variables`.
+    let style = match masthead.branding.css_variables() {
+        css if css.is_empty() => String::new(),
+        css => format!(" style=\"{css}\""),
+    };
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} | {tenant}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\
-         <body class=\"member-page\"><header class=\"topbar\"><div class=\"topbar-inner\">\
-         <span class=\"brand\"><span class=\"brand-tenant\" id=\"tenant-name\">{tenant}</span></span>\
+         <title>{title} | {name}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\
+         <body class=\"member-page\"{style}><header class=\"topbar\"><div class=\"topbar-inner\">\
+         <span class=\"brand\">{brand}</span>\
          </div></header><main class=\"page\"><h1>{title}</h1>{body}</main></body></html>",
         lang = locale.as_str(),
-        tenant = escape(tenant_name),
         title = escape(title),
     )
 }

@@ -33,7 +33,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use self::html::{csrf_input, escape, form_error, frequency_select, input, layout, notice, pick};
+use self::html::{
+    Masthead, csrf_input, escape, form_error, frequency_select, input, layout, notice, pick,
+};
 use crate::AppState;
 
 /// Returns the value of an `Ok`, or returns the response of an `Err` from the handler.
@@ -65,6 +67,33 @@ pub fn routes() -> Router<AppState> {
             get(reset_request_page).post(reset_request),
         )
         .route("/m/{slug}/reset/{token}", get(reset_page).post(reset))
+        .route("/m/{slug}/logo", get(logo))
+}
+
+/// Serves the tenant's logo. The page links it with a version in the query, so a browser may
+/// keep it for a year; a new logo gets a new address.
+async fn logo(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let not_found = || StatusCode::NOT_FOUND.into_response();
+    let tenant = match domain::tenants::find_by_slug(&state.db, &slug).await {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) => return not_found(),
+        Err(error) => return internal(Locale::Ja, &error),
+    };
+    match domain::branding::logo(&state.db, TenantId(tenant.id)).await {
+        Ok(Some(logo)) => (
+            [
+                (header::CONTENT_TYPE, logo.content_type),
+                (
+                    header::CACHE_CONTROL,
+                    "public, max-age=31536000, immutable".to_owned(),
+                ),
+            ],
+            logo.image,
+        )
+            .into_response(),
+        Ok(None) => not_found(),
+        Err(error) => internal(Locale::Ja, &error),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -160,7 +189,12 @@ impl Visit {
     fn page(&self, status: StatusCode, title: &str, body: &str) -> Response {
         let mut response = (
             status,
-            Html(layout(self.locale, &self.tenant.name, title, body)),
+            Html(layout(
+                self.locale,
+                &Masthead::of(&self.tenant),
+                title,
+                body,
+            )),
         )
             .into_response();
         if self.new_csrf {
@@ -346,7 +380,7 @@ pub(crate) fn profile_text(value: &Value) -> String {
 
 fn plain(status: StatusCode, locale: Locale, ja: &str, en: &str) -> Response {
     let text = pick(locale, ja, en);
-    (status, Html(layout(locale, "Tayori", text, ""))).into_response()
+    (status, Html(layout(locale, &Masthead::plain(), text, ""))).into_response()
 }
 
 fn internal(locale: Locale, error: &domain::Error) -> Response {
