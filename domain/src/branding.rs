@@ -6,9 +6,7 @@
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait, sea_query::OnConflict,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, sea_query::OnConflict};
 
 use crate::{
     Problem, TenantId, ValidationError,
@@ -222,7 +220,7 @@ pub async fn set_logo(
     let content_type = image_type(&image)
         .ok_or_else(|| ValidationError::new(FIELD, None, Problem::UnsupportedImage))?;
 
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let mut active: tenant::ActiveModel = tenants::get(&tx, tenant_id).await?.into();
     tenant_logo::Entity::insert(tenant_logo::ActiveModel {
         tenant_id: Set(tenant_id.0),
@@ -250,7 +248,7 @@ pub async fn set_logo(
 
 /// Removes the tenant's logo; the member pages show the tenant's name alone again.
 pub async fn remove_logo(db: &DatabaseConnection, tenant_id: TenantId) -> Result<tenant::Model> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let mut active: tenant::ActiveModel = tenants::get(&tx, tenant_id).await?.into();
     tenant_logo::Entity::delete_by_id(tenant_id.0)
         .exec(&tx)

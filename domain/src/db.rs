@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::settings::DatabaseSettings;
 
@@ -40,6 +43,19 @@ pub async fn connect_and_migrate(
         .await
         .context("failed to apply database migrations")?;
     Ok(db)
+}
+
+/// Starts a transaction that writes. On SQLite it takes the write lock at `BEGIN` (`BEGIN
+/// IMMEDIATE`), waiting up to the busy timeout while another connection writes. A deferred
+/// transaction that reads first would instead fail with "database is locked" when it tries to
+/// write after another connection wrote in between, because its snapshot is then stale and
+/// SQLite cannot wait that conflict out. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Removes the password from a connection URL so that it can be logged.

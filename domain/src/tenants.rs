@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use secrecy::SecretString;
 
@@ -53,7 +53,7 @@ pub async fn sign_up(
     let password_hash = password::hash(input.password).await?;
 
     let now = Utc::now();
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let taken = tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(&slug))
         .count(&tx)
@@ -169,7 +169,6 @@ pub async fn set_time_zone(
     tenant_id: TenantId,
     name: &str,
 ) -> Result<tenant::Model> {
-    use sea_orm::TransactionTrait;
     let name = name.trim();
     if name.parse::<chrono_tz::Tz>().is_err() {
         return Err(crate::ValidationError::new(
@@ -179,7 +178,7 @@ pub async fn set_time_zone(
         )
         .into());
     }
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let tenant = get(&tx, tenant_id).await?;
     let mut active: tenant::ActiveModel = tenant.into();
     active.time_zone = Set(name.to_owned());

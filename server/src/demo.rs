@@ -40,7 +40,7 @@ use rand::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
     sea_query::{Alias, Expr, ExprTrait, Query},
 };
 use secrecy::SecretString;
@@ -899,7 +899,7 @@ async fn count(db: &DatabaseConnection, tenant_id: TenantId) -> anyhow::Result<D
 /// to `ON DELETE CASCADE` from the tenant row, each deleted member or listing would look up its
 /// matches by a column that no index starts with.
 async fn delete_tenant(db: &DatabaseConnection, tenant_id: TenantId) -> anyhow::Result<()> {
-    let tx = db.begin().await?;
+    let tx = domain::db::begin_write(db).await?;
     match_update::Entity::delete_many()
         .filter(match_update::Column::TenantId.eq(tenant_id.0))
         .exec(&tx)

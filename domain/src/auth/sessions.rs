@@ -6,7 +6,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 
 use super::{Role, tokens};
@@ -66,7 +66,7 @@ pub async fn refresh(
     presented: &str,
 ) -> Result<Session> {
     let now = Utc::now();
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let stored = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(tokens::sha256_hex(presented)))
         .one(&tx)

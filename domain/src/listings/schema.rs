@@ -2,9 +2,7 @@
 //! languages. Replacing the schema keeps stored listings; values of removed fields stay in the
 //! stored JSON but are no longer shown or validated.
 
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
@@ -137,7 +135,7 @@ pub async fn replace(
 ) -> Result<Vec<ListingField>> {
     let fields = validate(fields)?;
 
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     listing_field::Entity::delete_many()
         .filter(listing_field::Column::TenantId.eq(tenant_id.0))
         .exec(&tx)

@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use serde_json::Value;
@@ -101,7 +100,7 @@ pub async fn upsert(
     let schema = schema::get(db, tenant_id).await?;
     let (accepted, mut report) = validate_batch(&schema, records);
 
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     for chunk in accepted.chunks(CHUNK_ROWS) {
         write_chunk(&tx, tenant_id, chunk, &mut report).await?;
     }

@@ -6,7 +6,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -165,7 +165,7 @@ pub async fn create(
     input: MatchRuleInput,
 ) -> Result<MatchRule> {
     let (name, clauses) = validate_input(db, tenant_id, input.name, input.clauses).await?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let existing = list(&tx, tenant_id).await?;
     if existing.len() >= MAX_RULES {
         return Err(ValidationError::new(
@@ -202,7 +202,7 @@ pub async fn update(
     input: MatchRuleInput,
 ) -> Result<MatchRule> {
     let (name, clauses) = validate_input(db, tenant_id, input.name, input.clauses).await?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let row = match_rule::Entity::find()
         .filter(match_rule::Column::TenantId.eq(tenant_id.0))
         .filter(match_rule::Column::Id.eq(rule_id.0))
@@ -227,7 +227,7 @@ pub async fn delete(
     tenant_id: TenantId,
     rule_id: MatchRuleId,
 ) -> Result<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let deleted = match_rule::Entity::delete_many()
         .filter(match_rule::Column::TenantId.eq(tenant_id.0))
         .filter(match_rule::Column::Id.eq(rule_id.0))

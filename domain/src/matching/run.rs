@@ -23,7 +23,7 @@ use std::{
 use chrono::{Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait, sea_query::OnConflict,
+    QuerySelect, Set, sea_query::OnConflict,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -292,7 +292,7 @@ async fn match_batch(
         .filter(|l| l.match_pending == MATCH_PENDING_CHANGED)
         .map(|l| l.id)
         .collect();
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     // Digests are queued under the same lease, so the collecting digests read below stay
     // collecting until this transaction commits.
     if !leases::renew(&tx, tenant_id, LEASE, holder, LEASE_TTL, now).await? {

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use sea_orm::{
-    DatabaseConnection, EntityTrait, Set, TransactionTrait,
+    DatabaseConnection, EntityTrait, Set,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::{Map, Value};
@@ -140,7 +140,7 @@ pub async fn import_csv(
     }
 
     let now = Utc::now();
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     for chunk in rows.chunks(CHUNK_ROWS) {
         let mut new_ids = HashSet::with_capacity(chunk.len());
         let models: Vec<member::ActiveModel> = chunk

@@ -13,7 +13,7 @@ pub mod profile_fields;
 use chrono::{DateTime, Utc, Weekday};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use serde_json::{Map, Value};
@@ -247,7 +247,7 @@ pub async fn create(
     let fields = profile_fields::get(db, tenant_id).await?;
     let valid = validate(&fields, &tenant, &input).map_err(first_error)?;
     let now = Utc::now();
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let row =
         member::ActiveModel {
             id: Set(MemberId::new().0),
@@ -297,7 +297,7 @@ pub async fn update(
     let tenant = tenants::get(db, tenant_id).await?;
     let fields = profile_fields::get(db, tenant_id).await?;
     let valid = validate(&fields, &tenant, &input).map_err(first_error)?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let row = find_row(&tx, tenant_id, member_id).await?;
     let switching_to_instant =
         valid.frequency == Frequency::Instant && row.frequency != valid.frequency.as_str();
@@ -350,7 +350,7 @@ pub async fn set_status(
     member_id: MemberId,
     status: MemberStatus,
 ) -> Result<Member> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let row = find_row(&tx, tenant_id, member_id).await?;
     let mut active: member::ActiveModel = row.into();
     active.status = Set(status.as_str().to_owned());
@@ -379,7 +379,7 @@ pub async fn delete(
     tenant_id: TenantId,
     member_id: MemberId,
 ) -> Result<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let unsent = Query::select()
         .column(delivery::Column::Id)
         .from(delivery::Entity)

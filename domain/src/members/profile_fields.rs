@@ -4,7 +4,6 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use crate::{
@@ -57,7 +56,7 @@ pub async fn replace(
 ) -> Result<Vec<ProfileField>> {
     let fields = schema::validate(fields)?;
 
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     profile_field::Entity::delete_many()
         .filter(profile_field::Column::TenantId.eq(tenant_id.0))
         .exec(&tx)

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -90,7 +90,7 @@ async fn create_due_holding(
         if due.is_empty() {
             break;
         }
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         if !leases::renew(
             &tx,
             tenant_id,

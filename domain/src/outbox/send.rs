@@ -21,7 +21,7 @@ use mail::{
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Condition, Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -478,7 +478,7 @@ async fn write_outcome(
     duration_ms: i32,
     outcome: &Outcome,
 ) -> Result<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     delivery_attempt::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id.0),

@@ -6,9 +6,7 @@
 use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{
@@ -105,7 +103,7 @@ pub async fn apply(
         return Ok(None);
     };
     let tenant_id = TenantId(mail.tenant_id);
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     suppressions::add(
         &tx,
         tenant_id,

@@ -6,7 +6,7 @@
 
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -88,7 +88,7 @@ pub async fn handle_mailgun(
         return Ok(WebhookOutcome::Rejected);
     }
 
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let seen = webhook_event::Entity::find_by_id((tenant_id.0, payload.event.id.clone()))
         .one(&tx)
         .await?;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -425,7 +425,7 @@ pub async fn backfill(
             .filter(|row| members.contains_key(&row.member_id))
             .collect();
         if apply {
-            let tx = db.begin().await?;
+            let tx = crate::db::begin_write(db).await?;
             for row in &eligible {
                 if super::run::insert_delivery(&tx, row, &step, &members[&row.member_id], now)
                     .await?

@@ -16,7 +16,7 @@ pub mod timing;
 use chrono::{NaiveTime, Timelike, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -284,7 +284,7 @@ pub async fn update(
     input: SequenceInput,
 ) -> Result<Sequence> {
     validate_sequence(&input)?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let row = sequence_row(&tx, tenant_id, sequence_id).await?;
     let mut active: sequence::ActiveModel = row.into();
     sequence_columns(&mut active, &input);
@@ -392,7 +392,7 @@ pub async fn add_step(
     before: Option<Uuid>,
 ) -> Result<sequence_step::Model> {
     validate_step(&input)?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     sequence_row(&tx, tenant_id, sequence_id).await?;
     let steps = steps_of(&tx, tenant_id, sequence_id).await?;
 
@@ -447,7 +447,7 @@ pub async fn update_step(
     input: StepInput,
 ) -> Result<sequence_step::Model> {
     validate_step(&input)?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let row = step_row(&tx, tenant_id, step_id).await?;
     let sequence_id = row.sequence_id;
     let mut active: sequence_step::ActiveModel = row.into();
@@ -465,7 +465,7 @@ pub async fn remove_step(
     tenant_id: TenantId,
     step_id: Uuid,
 ) -> Result<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let row = step_row(&tx, tenant_id, step_id).await?;
     sequence_step::Entity::delete_many()
         .filter(sequence_step::Column::TenantId.eq(tenant_id.0))
