@@ -49,6 +49,7 @@ pub enum Resource {
     Sender,
     Sequence,
     Step,
+    Broadcast,
 }
 
 /// A rejected input value: which field, the value as given, and the problem with it.
@@ -120,6 +121,16 @@ pub enum Problem {
     NonStandardAddress,
     /// Not a colour written as `#rrggbb` or `#rgb`.
     NotAColor,
+    /// A send time that has passed already.
+    InThePast,
+    /// Not a local date and time written as `YYYY-MM-DDTHH:MM`.
+    NotALocalDateTime,
+    /// A local time that does not exist in the time zone, skipped when the clocks go forward.
+    SkippedLocalTime {
+        time_zone: String,
+    },
+    /// The broadcast was queued or cancelled already and cannot change.
+    BroadcastNotScheduled,
     /// Not base64 text.
     NotBase64,
     /// Not a PNG, JPEG, GIF or WebP image.
@@ -243,6 +254,7 @@ fn not_found_message(resource: Resource, locale: Locale) -> String {
         Resource::Sender => ("送信元", "sender"),
         Resource::Sequence => ("ステップメール", "sequence"),
         Resource::Step => ("ステップ", "step"),
+        Resource::Broadcast => ("お知らせ", "broadcast"),
     };
     match locale {
         Locale::Ja => format!("指定された{ja}が見つかりません。"),
@@ -312,6 +324,16 @@ impl ValidationError {
             Problem::NonStandardAddress => format!(
                 "「{value}」は、ドットが連続しているか@の直前や先頭にドットがある、規格外のメールアドレスです。古い携帯電話のアドレスに見られますが、メールが届かないことがあります。別のメールアドレスを登録してください。"
             ),
+            Problem::InThePast => format!(
+                "「{field}」の「{value}」はすでに過ぎています。これから先の日時を指定してください。"
+            ),
+            Problem::NotALocalDateTime => format!(
+                "「{field}」の値「{value}」を日時として読めません。2025-03-20T09:00 のように、日付と時刻をTでつないで入力してください。"
+            ),
+            Problem::SkippedLocalTime { time_zone } => format!(
+                "「{value}」は{time_zone}では夏時間への切り替えで存在しない時刻です。1時間後など、別の時刻を指定してください。"
+            ),
+            Problem::BroadcastNotScheduled => "このお知らせは配信済みか取り消し済みのため、変更できません。".to_owned(),
             Problem::NotAColor => format!(
                 "「{field}」の値「{value}」は色として読めません。#1a6b8f のように、#に続く16進数6桁で入力してください。"
             ),
@@ -432,6 +454,16 @@ impl ValidationError {
             Problem::NonStandardAddress => format!(
                 "\"{value}\" is a non-standard address: its part before the @ has consecutive dots or starts or ends with a dot. Some old mobile carrier addresses look like this, and mail to them may not arrive. Please register another address."
             ),
+            Problem::InThePast => format!(
+                "\"{value}\" in \"{field}\" has passed already. Choose a time in the future."
+            ),
+            Problem::NotALocalDateTime => format!(
+                "\"{value}\" in \"{field}\" is not a date and time. Write the date and the time joined by T, such as 2025-03-20T09:00."
+            ),
+            Problem::SkippedLocalTime { time_zone } => format!(
+                "\"{value}\" does not exist in {time_zone}: the clocks skip it when daylight saving time starts. Choose another time, such as an hour later."
+            ),
+            Problem::BroadcastNotScheduled => "This broadcast was queued or cancelled already and cannot change.".to_owned(),
             Problem::NotAColor => format!(
                 "\"{value}\" in \"{field}\" is not a colour. Enter # followed by six hexadecimal digits, such as #1a6b8f."
             ),
@@ -525,6 +557,10 @@ impl ValidationError {
             Problem::NotUsedWith { .. } => "NOT_USED_WITH",
             Problem::NonStandardAddress => "NON_STANDARD_ADDRESS",
             Problem::NotAColor => "NOT_A_COLOR",
+            Problem::InThePast => "IN_THE_PAST",
+            Problem::NotALocalDateTime => "NOT_A_LOCAL_DATE_TIME",
+            Problem::SkippedLocalTime { .. } => "SKIPPED_LOCAL_TIME",
+            Problem::BroadcastNotScheduled => "BROADCAST_NOT_SCHEDULED",
             Problem::NotBase64 => "NOT_BASE64",
             Problem::UnsupportedImage => "UNSUPPORTED_IMAGE",
             Problem::ImageTooLarge { .. } => "IMAGE_TOO_LARGE",
@@ -561,6 +597,7 @@ fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
         "consent" => ("メール受信への同意", "consent to receive mail"),
         "currentPassword" => ("現在のパスワード", "current password"),
         "timeZone" => ("タイムゾーン", "time zone"),
+        "sendAt" | "localSendAt" => ("配信日時", "send time"),
         _ => return None,
     };
     Some(locale.pick(ja, en))

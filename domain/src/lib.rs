@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod branding;
+pub mod broadcasts;
 pub mod db;
 pub mod entities;
 pub mod error;

@@ -22,6 +22,7 @@ mod m20261205_000012_create_member_accounts;
 mod m20261205_000013_add_nonstandard_address_policy;
 mod m20261205_000014_index_due_enrollments;
 mod m20261205_000015_add_tenant_branding;
+mod m20261205_000016_create_broadcasts;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_add_nonstandard_address_policy::Migration),
             Box::new(m20261205_000014_index_due_enrollments::Migration),
             Box::new(m20261205_000015_add_tenant_branding::Migration),
+            Box::new(m20261205_000016_create_broadcasts::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::{listings::imports, matching::run, outbox, steps};
+use domain::{broadcasts, listings::imports, matching::run, outbox, steps};
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -40,8 +40,8 @@ pub async fn requeue_stranded(
 }
 
 /// Queues matching for tenants with listings waiting for it, the step scheduler for tenants
-/// with due steps, and the outbox for tenants with queued deliveries (digests that are due are
-/// created first). Returns how many jobs it queued.
+/// with due steps, and the outbox for tenants with queued deliveries (digests and broadcast
+/// copies that are due are created first). Returns how many jobs it queued.
 pub async fn requeue_mail_work(
     db: &DatabaseConnection,
     queue: &JobQueue,
@@ -56,6 +56,9 @@ pub async fn requeue_mail_work(
     }
     for tenant_id in outbox::digests::tenants_with_due(db, now).await? {
         outbox::digests::create_due(db, tenant_id, now).await?;
+    }
+    for tenant_id in broadcasts::tenants_with_due(db, now).await? {
+        broadcasts::queue_due(db, tenant_id, now).await?;
     }
     for tenant_id in outbox::tenants_with_queued(db).await? {
         queue

@@ -33,6 +33,8 @@ pub struct Model {
     /// The enrollment and step of a step mail.
     pub enrollment_id: Option<Uuid>,
     pub step_id: Option<Uuid>,
+    /// The broadcast a broadcast mail is a copy of.
+    pub broadcast_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
@@ -97,7 +97,7 @@ pub async fn sign_up(
     validate_password(&input.password)?;
     let password_hash = password::hash(input.password.clone()).await?;
 
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let existing = member::Entity::find()
         .filter(member::Column::TenantId.eq(tenant_id.0))
         .filter(member::Column::EmailKey.eq(valid.email.to_lowercase()))
@@ -284,7 +284,7 @@ async fn set_password(
 ) -> Result<()> {
     validate_password(&new)?;
     let hash = password::hash(new).await?;
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let mut active: member::ActiveModel = row.clone().into();
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(Utc::now());
@@ -314,7 +314,7 @@ pub async fn request_reset(
     let Some(row) = row.filter(|row| row.password_hash.is_some()) else {
         return Ok(());
     };
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let token = issue(&tx, &row, Purpose::Reset, now + RESET_TTL, now).await?;
     let mail = reset_mail(&tenant, locale, &links.reset.replace("{token}", &token));
     queue_mail(&tx, &tenant, &row, locale, mail, now).await?;
@@ -553,6 +553,7 @@ async fn queue_mail(
         sender_id: Set(None),
         enrollment_id: Set(None),
         step_id: Set(None),
+        broadcast_id: Set(None),
     }
     .insert(db)
     .await?;

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use mail::{Envelope, Template, TemplateKind};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::Expr,
+    QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{DeliveryItem, DeliveryKind, DeliveryState, context, items_of, templates};
 use crate::{
     Locale, TenantId,
-    entities::{delivery, listing, sequence_step},
+    entities::{broadcast, delivery, listing, sequence_step},
     error::Result,
     leases,
     listings::schema,
@@ -84,7 +84,7 @@ async fn capture_batches(
     let listing_schema = schema::get(db, tenant_id).await?;
     let mut compiled: HashMap<(TemplateKind, Locale), Result<Template, mail::TemplateError>> =
         HashMap::new();
-    let mut steps: HashMap<Uuid, Option<Result<Template, mail::TemplateError>>> = HashMap::new();
+    let mut written: HashMap<Uuid, Option<Result<Template, mail::TemplateError>>> = HashMap::new();
     loop {
         let batch = next_queued(db, tenant_id, BATCH).await?;
         if batch.is_empty() {
@@ -99,7 +99,7 @@ async fn capture_batches(
             .collect();
         let listings = load_listings(db, tenant_id, &listing_ids).await?;
         // One transaction per batch, so SQLite syncs its log once per batch, not once per mail.
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         for row in batch {
             let locale = Locale::from_tag(&row.locale);
             let kind = DeliveryKind::parse(&row.kind).unwrap_or(DeliveryKind::Listing);
@@ -111,8 +111,8 @@ async fn capture_batches(
                     text: row.text_body.clone(),
                 };
                 compose(&tenant, &row, written)
-            } else if kind == DeliveryKind::Step {
-                let template = step_template(db, tenant_id, &row, &mut steps).await?;
+            } else if matches!(kind, DeliveryKind::Step | DeliveryKind::Broadcast) {
+                let template = written_template(db, tenant_id, &row, &mut written).await?;
                 let mut context = context::base(&tenant, &row.to_address, locale);
                 context["unsubscribe_url"] = Value::from(unsubscribe);
                 render(template, Some(context), &tenant, &row)
@@ -155,7 +155,8 @@ async fn capture_batches(
 }
 
 /// Renders a delivery, or returns the reason it cannot be rendered. `context` is `None` when
-/// the mail's listings no longer exist; `template` is `None` when its step was removed.
+/// the mail's listings no longer exist; `template` is `None` when its step or broadcast was
+/// removed.
 fn render(
     template: Option<Result<&Template, &mail::TemplateError>>,
     context: Option<Value>,
@@ -169,7 +170,8 @@ fn render(
             .and_then(|rendered| compose(tenant, row, rendered)),
         (Some(Err(error)), _) => Err(template_failure(error)),
         (None, _) => Err(
-            "このステップは削除されています。 / The step of this mail no longer exists.".to_owned(),
+            "このメールのステップまたはお知らせは削除されています。 / The step or broadcast of this mail no longer exists."
+                .to_owned(),
         ),
         (_, None) => Err(
             "この配信の掲載情報は削除されています。 / The listings of this mail no longer exist."
@@ -178,31 +180,44 @@ fn render(
     }
 }
 
-/// Compiles the template of a step mail's step once per batch; `None` when the step is gone.
-async fn step_template<'a>(
+/// Compiles the template written for a step mail's step or for a broadcast, once per batch;
+/// `None` when the step or broadcast is gone.
+async fn written_template<'a>(
     db: &impl ConnectionTrait,
     tenant_id: TenantId,
     row: &delivery::Model,
-    steps: &'a mut HashMap<Uuid, Option<Result<Template, mail::TemplateError>>>,
+    cache: &'a mut HashMap<Uuid, Option<Result<Template, mail::TemplateError>>>,
 ) -> Result<Option<Result<&'a Template, &'a mail::TemplateError>>> {
-    let Some(step_id) = row.step_id else {
+    let Some(source_id) = row.step_id.or(row.broadcast_id) else {
         return Ok(None);
     };
-    if let std::collections::hash_map::Entry::Vacant(entry) = steps.entry(step_id) {
-        let step = sequence_step::Entity::find()
-            .filter(sequence_step::Column::TenantId.eq(tenant_id.0))
-            .filter(sequence_step::Column::Id.eq(step_id))
-            .one(db)
-            .await?;
-        entry.insert(step.map(|step| {
-            Template::compile(&mail::TemplateSource {
-                subject: step.subject,
-                html: step.html_body,
-                text: step.text_body,
-            })
-        }));
+    if let std::collections::hash_map::Entry::Vacant(entry) = cache.entry(source_id) {
+        let source = if row.step_id.is_some() {
+            sequence_step::Entity::find()
+                .filter(sequence_step::Column::TenantId.eq(tenant_id.0))
+                .filter(sequence_step::Column::Id.eq(source_id))
+                .one(db)
+                .await?
+                .map(|step| mail::TemplateSource {
+                    subject: step.subject,
+                    html: step.html_body,
+                    text: step.text_body,
+                })
+        } else {
+            broadcast::Entity::find()
+                .filter(broadcast::Column::TenantId.eq(tenant_id.0))
+                .filter(broadcast::Column::Id.eq(source_id))
+                .one(db)
+                .await?
+                .map(|broadcast| mail::TemplateSource {
+                    subject: broadcast.subject,
+                    html: broadcast.html_body,
+                    text: broadcast.text_body,
+                })
+        };
+        entry.insert(source.map(|source| Template::compile(&source)));
     }
-    Ok(steps[&step_id].as_ref().map(Result::as_ref))
+    Ok(cache[&source_id].as_ref().map(Result::as_ref))
 }
 
 /// The stored reason of a template failure, in both languages because the dashboard shows it
@@ -345,7 +360,8 @@ fn render_context(
         DeliveryKind::Listing
         | DeliveryKind::ListingUpdate
         | DeliveryKind::Step
-        | DeliveryKind::Account => {
+        | DeliveryKind::Account
+        | DeliveryKind::Broadcast => {
             context["update"] = Value::Bool(kind == DeliveryKind::ListingUpdate);
             context["listing"] = shown.swap_remove(0);
             context["why"] = Value::Array(reasons.into_iter().take(1).collect());

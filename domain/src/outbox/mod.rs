@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::{
     DeliveryId, Error, MemberId, TenantId,
-    entities::{delivery, listing, listing_match_set, match_update, member},
+    entities::{delivery, enrollment, listing, listing_match_set, match_update, member},
     error::{Resource, Result},
     matching::{MemberProfile, Rule, explanation, rules, store},
     members::{profile, profile_fields},
@@ -59,6 +59,8 @@ pub enum DeliveryKind {
     /// A message about the member's account (confirm the address, reset the password), stored
     /// already written when it is queued.
     Account,
+    /// A copy of a broadcast, the mail to every subscribed member at a set time.
+    Broadcast,
 }
 
 impl DeliveryKind {
@@ -69,6 +71,7 @@ impl DeliveryKind {
             DeliveryKind::Digest => "digest",
             DeliveryKind::Step => "step",
             DeliveryKind::Account => "account",
+            DeliveryKind::Broadcast => "broadcast",
         }
     }
 
@@ -79,6 +82,7 @@ impl DeliveryKind {
             Self::Digest,
             Self::Step,
             Self::Account,
+            Self::Broadcast,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)
@@ -156,6 +160,8 @@ pub struct Delivery {
     pub html_body: String,
     pub headers: String,
     pub error: Option<String>,
+    /// The step-mail step, for deliveries of kind `Step`.
+    pub step_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -175,6 +181,7 @@ impl From<delivery::Model> for Delivery {
             html_body: row.html_body,
             headers: row.headers,
             error: row.error,
+            step_id: row.step_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -191,22 +198,40 @@ pub struct DeliveryPage {
     pub has_next_page: bool,
 }
 
-/// Lists the tenant's deliveries, newest first, optionally of one member or in one state.
+/// Which deliveries a listing returns; every part left `None` lets all through.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeliveryFilter {
+    pub member_id: Option<MemberId>,
+    pub state: Option<DeliveryState>,
+    /// The step mail of one sequence, including steps removed since.
+    pub sequence_id: Option<Uuid>,
+}
+
+/// Lists the tenant's deliveries that pass `filter`, newest first.
 pub async fn list(
     db: &DatabaseConnection,
     tenant_id: TenantId,
     first: u64,
     after: Option<DeliveryId>,
-    member_id: Option<MemberId>,
-    state: Option<DeliveryState>,
+    filter: DeliveryFilter,
 ) -> Result<DeliveryPage> {
     let first = first.clamp(1, MAX_PAGE_SIZE);
     let mut query = delivery::Entity::find().filter(delivery::Column::TenantId.eq(tenant_id.0));
-    if let Some(member_id) = member_id {
+    if let Some(member_id) = filter.member_id {
         query = query.filter(delivery::Column::MemberId.eq(member_id.0));
     }
-    if let Some(state) = state {
+    if let Some(state) = filter.state {
         query = query.filter(delivery::Column::State.eq(state.as_str()));
+    }
+    if let Some(sequence_id) = filter.sequence_id {
+        // Through the enrollments, which outlive the steps an operator removes.
+        let enrollments = Query::select()
+            .column(enrollment::Column::Id)
+            .from(enrollment::Entity)
+            .and_where(enrollment::Column::TenantId.eq(tenant_id.0))
+            .and_where(enrollment::Column::SequenceId.eq(sequence_id))
+            .to_owned();
+        query = query.filter(delivery::Column::EnrollmentId.in_subquery(enrollments));
     }
     let total_count = query.clone().count(db).await?;
     if let Some(after) = after {

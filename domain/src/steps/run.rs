@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -134,7 +134,7 @@ async fn run_batch(
         moves.push((row, Some(step.position), following));
     }
 
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     for member_id in missing_members {
         report.ended += usize::try_from(
             super::enrollments::end_for_member(
@@ -254,6 +254,7 @@ fn delivery_model(
         sender_id: Set(None),
         enrollment_id: Set(Some(row.id)),
         step_id: Set(Some(step.id)),
+        broadcast_id: Set(None),
     }
 }
 

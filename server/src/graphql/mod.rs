@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod broadcasts;
 mod context;
 mod error;
 mod imports;
@@ -43,6 +44,7 @@ pub struct Query(
     outbox::OutboxQuery,
     sending::SendingQuery,
     steps::StepQuery,
+    broadcasts::BroadcastQuery,
 );
 
 /// Changes. All but `signUp`, `logIn`, `refreshSession` and `logOut` need credentials.
@@ -58,6 +60,7 @@ pub struct Mutation(
     outbox::OutboxMutation,
     sending::SendingMutation,
     steps::StepMutation,
+    broadcasts::BroadcastMutation,
 );
 
 pub type TayoriSchema = Schema<Query, Mutation, EmptySubscription>;

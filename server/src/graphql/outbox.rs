@@ -30,6 +30,8 @@ pub enum DeliveryKindValue {
     Step,
     /// A message about the member's account: confirm the address, reset the password.
     Account,
+    /// A copy of a broadcast to every subscribed member.
+    Broadcast,
 }
 
 impl From<DeliveryKind> for DeliveryKindValue {
@@ -40,6 +42,7 @@ impl From<DeliveryKind> for DeliveryKindValue {
             DeliveryKind::Digest => DeliveryKindValue::Digest,
             DeliveryKind::Step => DeliveryKindValue::Step,
             DeliveryKind::Account => DeliveryKindValue::Account,
+            DeliveryKind::Broadcast => DeliveryKindValue::Broadcast,
         }
     }
 }
@@ -156,6 +159,8 @@ pub struct Delivery {
     pub headers: String,
     /// The reason the delivery failed.
     pub error: Option<String>,
+    /// The step-mail step it was sent for, kept after the step is removed; null for other kinds.
+    pub step_id: Option<ID>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -260,6 +265,7 @@ impl From<outbox::Delivery> for Delivery {
             html_body: delivery.html_body,
             headers: delivery.headers,
             error: delivery.error,
+            step_id: delivery.step_id.map(|id| ID(id.to_string())),
             created_at: delivery.created_at,
             updated_at: delivery.updated_at,
         }
@@ -357,15 +363,18 @@ pub struct OutboxQuery;
 
 #[Object]
 impl OutboxQuery {
-    /// Deliveries, newest first, optionally of one member or in one state.
+    /// Deliveries, newest first, optionally of one member, in one state or of one step-mail
+    /// sequence.
     #[graphql(complexity = "first.clamp(1, 200) as usize * child_complexity")]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 50, desc = "Page size, 1 to 200.")] first: u64,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        member_id: Option<ID>,
-        state: Option<DeliveryStateValue>,
+        #[graphql(desc = "Only the mail to this member.")] member_id: Option<ID>,
+        #[graphql(desc = "Only deliveries in this state.")] state: Option<DeliveryStateValue>,
+        #[graphql(desc = "Only the step mail of this sequence, removed steps included.")]
+        sequence_id: Option<ID>,
     ) -> ApiResult<DeliveryConnection> {
         let tenant_id = ctx.authorize(Permission::ReadDeliveries)?;
         let after = after
@@ -376,16 +385,18 @@ impl OutboxQuery {
             .map(|id| parse_id("memberId", &id).map(MemberId))
             .transpose()
             .api(ctx)?;
-        let page = outbox::list(
-            &ctx.state().db,
-            tenant_id,
-            first,
-            after,
+        let sequence_id = sequence_id
+            .map(|id| parse_id("sequenceId", &id))
+            .transpose()
+            .api(ctx)?;
+        let filter = outbox::DeliveryFilter {
             member_id,
-            state.map(Into::into),
-        )
-        .await
-        .api(ctx)?;
+            state: state.map(Into::into),
+            sequence_id,
+        };
+        let page = outbox::list(&ctx.state().db, tenant_id, first, after, filter)
+            .await
+            .api(ctx)?;
         let end_cursor = page.nodes.last().map(|d| d.id.to_string());
         Ok(DeliveryConnection {
             nodes: page.nodes.into_iter().map(Delivery::from).collect(),

@@ -257,6 +257,50 @@ pub async fn create_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// Opens a second connection pool to the PostgreSQL database of `app` whose sessions run in
+/// `zone`. The app's own sessions cannot: sqlx sets every session it opens to UTC.
+pub async fn postgres_in_zone(app: &TestApp, zone: &str) -> sea_orm::DatabaseConnection {
+    use sea_orm::ConnectionTrait;
+
+    let row = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT current_database() AS name",
+        ))
+        .await
+        .expect("query the database name")
+        .expect("a database name");
+    let name: String = row.try_get("", "name").expect("database name");
+    let admin_url = postgres_admin_url();
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("admin URL has a database name");
+    let mut options = sea_orm::ConnectOptions::new(format!("{base}/{name}"));
+    let set_zone = format!("SET TIME ZONE '{zone}'");
+    options
+        .sqlx_logging(false)
+        .map_sqlx_postgres_pool_opts(move |pool| {
+            let set_zone = set_zone.clone();
+            // Runs on every new connection, after sqlx has set the zone to UTC.
+            pool.after_connect(move |connection, _| {
+                let set_zone = set_zone.clone();
+                Box::pin(async move {
+                    sea_orm::sqlx::Executor::execute(
+                        connection,
+                        sea_orm::sqlx::AssertSqlSafe(set_zone),
+                    )
+                    .await
+                    .map(|_| ())
+                })
+            })
+        });
+    sea_orm::Database::connect(options)
+        .await
+        .expect("connect in another time zone")
+}
+
 /// Generates one test per database from an async function taking `Database`.
 #[macro_export]
 macro_rules! on_both_databases {

@@ -81,6 +81,9 @@ const COVERED_FIELDS: &[&str] = &[
     "exportMembers",
     "setNonstandardAddresses",
     "setBrandColors",
+    "broadcasts",
+    "scheduleBroadcast",
+    "cancelBroadcast",
     "setLogo",
     "removeLogo",
 ];

@@ -8,6 +8,7 @@
 //! queues (the embedded SQLite queue and Redis). One binary, so the app is linked once.
 
 mod auth;
+mod broadcasts;
 mod database;
 mod demo;
 mod helpers;

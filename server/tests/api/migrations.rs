@@ -239,8 +239,10 @@ async fn compact_matches_keeps_old_rows(database: Database) {
         TenantId(tenant_id),
         10,
         None,
-        None,
-        Some(outbox::DeliveryState::Collecting),
+        outbox::DeliveryFilter {
+            state: Some(outbox::DeliveryState::Collecting),
+            ..Default::default()
+        },
     )
     .await
     .unwrap()

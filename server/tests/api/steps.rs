@@ -8,7 +8,7 @@ use domain::{TenantId, outbox::capture, steps::run};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Database, Queue, TestApp, spawn_app},
+    helpers::{Database, Queue, TestApp, postgres_in_zone, spawn_app},
     matching::{create_member, deliveries},
     on_both_databases,
 };
@@ -189,6 +189,31 @@ async fn steps_go_out_on_time_once_until_the_goal(database: Database) {
         .find(|e| e["memberId"] == member_b.as_str())
         .unwrap();
     assert_eq!(ended["endedReason"], "goal");
+
+    // The sequence's history holds its two mails, each with its step; another has none.
+    let other_id = create_sequence(&app, &token, json!({ "name": "別の流れ" })).await;
+    let history =
+        "query($id: ID!) { deliveries(sequenceId: $id) { totalCount nodes { kind stepId } } }";
+    let mine = app
+        .graphql(Some(&token), history, json!({ "id": sequence_id }))
+        .await;
+    assert_eq!(mine["data"]["deliveries"]["totalCount"], 2, "{mine}");
+    let nodes = mine["data"]["deliveries"]["nodes"].as_array().unwrap();
+    assert!(
+        nodes
+            .iter()
+            .all(|mail| mail["kind"] == "STEP" && mail["stepId"].is_string()),
+        "{mine}"
+    );
+    let other = app
+        .graphql(Some(&token), history, json!({ "id": other_id }))
+        .await;
+    assert_eq!(other["data"]["deliveries"]["totalCount"], 0, "{other}");
+    let stranger = app.sign_up("steps-stranger").await;
+    let theirs = app
+        .graphql(Some(&stranger), history, json!({ "id": sequence_id }))
+        .await;
+    assert_eq!(theirs["data"]["deliveries"]["totalCount"], 0, "{theirs}");
     app.stop().await;
 }
 on_both_databases!(steps_go_out_on_time_once_until_the_goal);
@@ -304,49 +329,7 @@ on_both_databases!(inserted_steps_send_no_surprise_mail);
 /// Times without an offset are rejected, and so is an unknown time zone.
 async fn day_three_follows_local_dates_across_dst(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
-    let cases = [
-        (
-            "tokyo",
-            None,
-            "2030-03-11T08:30:00+09:00",
-            "2030-03-14T00:00:00Z",
-        ),
-        // Daylight saving time starts on Sunday 10 March 2030 in Los Angeles.
-        (
-            "los-angeles",
-            Some("America/Los_Angeles"),
-            "2030-03-08T10:00:00-08:00",
-            "2030-03-11T16:00:00Z",
-        ),
-    ];
-    for (slug, zone, signup, expected) in cases {
-        let token = app.sign_up(slug).await;
-        if let Some(zone) = zone {
-            let body = app
-                .graphql(
-                    Some(&token),
-                    "mutation($name: String!) { setTimeZone(name: $name) { timeZone } }",
-                    json!({ "name": zone }),
-                )
-                .await;
-            assert_eq!(body["data"]["setTimeZone"]["timeZone"], zone, "{body}");
-        }
-        let sequence_id = create_sequence(&app, &token, json!({ "name": "3日目" })).await;
-        add_step(
-            &app,
-            &token,
-            &sequence_id,
-            days_step(3, "09:00", "3日目"),
-            None,
-        )
-        .await;
-        let member = create_member(&app, &token, "a@example.com", json!({})).await;
-        record(&app, &token, &member, "signup", signup).await;
-
-        let state = sequence(&app, &token, &sequence_id).await;
-        let due = state["enrollments"][0]["nextDueAt"].as_str().unwrap();
-        assert_eq!(at(due), at(expected), "{slug}");
-    }
+    assert_day_three_dates(&app, &app.state.db).await;
 
     let token = app.sign_up("bad-input").await;
     let sequence_id = create_sequence(&app, &token, json!({ "name": "入力の誤り" })).await;
@@ -388,6 +371,89 @@ async fn day_three_follows_local_dates_across_dst(database: Database) {
     app.stop().await;
 }
 on_both_databases!(day_three_follows_local_dates_across_dst);
+
+/// The scheduler finds the same steps due through database sessions in another time zone
+/// (UTC-4 here), so no due time depends on the session's zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn day_three_ignores_session_time_zone() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app(Database::Postgres, Queue::Embedded).await;
+    let zoned = postgres_in_zone(&app, "Etc/GMT+4").await;
+    let zone = zoned
+        .query_one_raw(sea_orm::Statement::from_string(
+            zoned.get_database_backend(),
+            "SHOW TimeZone",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let zone: String = zone.try_get("", "TimeZone").unwrap();
+    assert_eq!(
+        zone, "Etc/GMT+4",
+        "the scheduler's session runs in the other zone"
+    );
+    assert_day_three_dates(&app, &zoned).await;
+    app.stop().await;
+}
+
+/// Signs up a tenant in Tokyo and one in Los Angeles, each with a "day 3 at 09:00" step, and
+/// checks when a member's step falls due and when the scheduler, using `scheduler_db`, queues
+/// it.
+async fn assert_day_three_dates(app: &TestApp, scheduler_db: &sea_orm::DatabaseConnection) {
+    let cases = [
+        (
+            "tokyo",
+            None,
+            "2030-03-11T08:30:00+09:00",
+            "2030-03-14T00:00:00Z",
+        ),
+        // Daylight saving time starts on Sunday 10 March 2030 in Los Angeles.
+        (
+            "los-angeles",
+            Some("America/Los_Angeles"),
+            "2030-03-08T10:00:00-08:00",
+            "2030-03-11T16:00:00Z",
+        ),
+    ];
+    for (slug, zone, signup, expected) in cases {
+        let token = app.sign_up(slug).await;
+        if let Some(zone) = zone {
+            let body = app
+                .graphql(
+                    Some(&token),
+                    "mutation($name: String!) { setTimeZone(name: $name) { timeZone } }",
+                    json!({ "name": zone }),
+                )
+                .await;
+            assert_eq!(body["data"]["setTimeZone"]["timeZone"], zone, "{body}");
+        }
+        let sequence_id = create_sequence(app, &token, json!({ "name": "3日目" })).await;
+        add_step(
+            app,
+            &token,
+            &sequence_id,
+            days_step(3, "09:00", "3日目"),
+            None,
+        )
+        .await;
+        let member = create_member(app, &token, "a@example.com", json!({})).await;
+        record(app, &token, &member, "signup", signup).await;
+
+        let state = sequence(app, &token, &sequence_id).await;
+        let due = state["enrollments"][0]["nextDueAt"].as_str().unwrap();
+        assert_eq!(at(due), at(expected), "{slug}");
+
+        let tenant_id = app.tenant_id(&token).await;
+        let minute_before = (at(expected) - chrono::Duration::minutes(1)).to_rfc3339();
+        let queued = |now: DateTime<Utc>| run::run_due(scheduler_db, tenant_id, now);
+        assert_eq!(
+            queued(at(&minute_before)).await.unwrap().queued,
+            0,
+            "{slug}"
+        );
+        assert_eq!(queued(at(expected)).await.unwrap().queued, 1, "{slug}");
+    }
+}
 
 /// A first step due at once goes from the event through the worker's scheduler and outbox
 /// jobs into the outbox, rendered.
