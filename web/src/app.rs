@@ -10,11 +10,13 @@ use crate::components::{Loading, LocaleToggle, NavBar};
 use crate::i18n::{I18n, use_i18n};
 use crate::pages::api_keys::ApiKeysPage;
 use crate::pages::auth::{LoginPage, SignupPage};
+use crate::pages::broadcasts::BroadcastsPage;
 use crate::pages::dashboard::HomePage;
 use crate::pages::deliveries::{DeliveriesPage, DeliveryPage};
 use crate::pages::imports::ImportsPage;
 use crate::pages::listings::ListingsPage;
 use crate::pages::match_rules::MatchRulesPage;
+use crate::pages::member_pages::MemberPagesPage;
 use crate::pages::members::{MemberDetailPage, MembersPage, NewMemberPage};
 use crate::pages::not_found::NotFoundPage;
 use crate::pages::schema::{ProfileFieldsPage, SchemaPage};
@@ -62,6 +64,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("suppressions") view=SuppressionsPage/>
                     <Route path=path!("senders") view=SendersPage/>
                     <Route path=path!("sequences") view=SequencesPage/>
+                    <Route path=path!("member-pages") view=MemberPagesPage/>
+                    <Route path=path!("broadcasts") view=BroadcastsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -48,6 +48,8 @@ pub fn NavBar() -> impl IntoView {
                     <A href="/dashboard/members">{move || i18n.t().nav_members}</A>
                     <A href="/dashboard/templates">{move || i18n.t().nav_templates}</A>
                     <A href="/dashboard/sequences">{move || i18n.t().nav_sequences}</A>
+                    <A href="/dashboard/broadcasts">{move || i18n.t().nav_broadcasts}</A>
+                    <A href="/dashboard/member-pages">{move || i18n.t().nav_member_pages}</A>
                     <A href="/dashboard/deliveries">{move || i18n.t().nav_deliveries}</A>
                     <A href="/dashboard/suppressions">{move || i18n.t().nav_suppressions}</A>
                     <A href="/dashboard/senders">{move || i18n.t().nav_senders}</A>

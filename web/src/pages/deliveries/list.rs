@@ -1,5 +1,5 @@
 //! `/dashboard/deliveries`: the captured mail, newest first, filtered by state and, with
-//! `?member=ID`, by member.
+//! `?member=ID` or `?sequence=ID`, by member or step-mail sequence.
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
@@ -14,30 +14,38 @@ use crate::i18n::{Locale, use_i18n};
 use crate::pages::senders::SendingModeNotice;
 use crate::remote::Remote;
 
-/// Renders the delivery list. The member filter comes from the URL, so the member page can
-/// link to it.
+/// Renders the delivery list. The member and sequence filters come from the URL, so the member
+/// and step-mail pages can link to them.
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
     let query = use_query_map();
-    let member = Memo::new(move |_| {
-        query
-            .with(|query| query.get("member"))
-            .filter(|id| !id.is_empty())
-    });
-    // Rebuilt when the member filter changes, so the list starts again from its first page.
+    let parameter = move |name: &'static str| {
+        Memo::new(move |_| {
+            query
+                .with(|query| query.get(name))
+                .filter(|id| !id.is_empty())
+        })
+    };
+    let member = parameter("member");
+    let sequence = parameter("sequence");
+    // Rebuilt when a filter changes, so the list starts again from its first page.
     move || {
         let member_id = member.get();
-        view! { <DeliveryList member_id=member_id/> }
+        let sequence_id = sequence.get();
+        view! { <DeliveryList member_id=member_id sequence_id=sequence_id/> }
     }
 }
 
-/// Renders the filters, the table and the pager for deliveries of `member_id`, or of everyone.
+/// Renders the filters, the table and the pager for deliveries of `member_id` or of
+/// `sequence_id`, or of everyone.
 #[component]
-fn DeliveryList(member_id: Option<String>) -> impl IntoView {
+fn DeliveryList(member_id: Option<String>, sequence_id: Option<String>) -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
     let has_member_filter = member_id.is_some();
+    let has_sequence_filter = sequence_id.is_some();
     let member_id = StoredValue::new(member_id);
+    let sequence_id = StoredValue::new(sequence_id);
     let state = RwSignal::new(None::<DeliveryState>);
     // The `after` cursor of every page visited so far; the last one is the current page.
     let cursors = RwSignal::new(vec![None::<String>]);
@@ -53,6 +61,7 @@ fn DeliveryList(member_id: Option<String>) -> impl IntoView {
         let filter = DeliveryFilter {
             member_id: member_id.get_value(),
             state: state.get_untracked(),
+            sequence_id: sequence_id.get_value(),
         };
         page.load(async move {
             let mut deliveries = fetch_deliveries(api, after, filter).await?;
@@ -143,6 +152,14 @@ fn DeliveryList(member_id: Option<String>) -> impl IntoView {
                     <a id="deliveries-clear-member" href="/dashboard/deliveries">
                         {move || i18n.t().deliveries_show_all}
                     </a>
+                </p>
+            })}
+            {has_sequence_filter.then(|| view! {
+                <p id="deliveries-sequence-filter" class="notice">
+                    {move || i18n.t().deliveries_of_sequence} " "
+                    <a href="/dashboard/sequences">{move || i18n.t().deliveries_open_sequences}</a>
+                    " · "
+                    <a href="/dashboard/deliveries">{move || i18n.t().deliveries_show_all}</a>
                 </p>
             })}
             <div class="toolbar">

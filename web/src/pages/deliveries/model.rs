@@ -179,6 +179,7 @@ pub enum DeliveryKind {
     Digest,
     Step,
     Account,
+    Broadcast,
     /// A kind this build of the dashboard does not know.
     #[serde(other)]
     Unknown,
@@ -193,6 +194,7 @@ impl DeliveryKind {
             DeliveryKind::Digest => t.delivery_kind_digest,
             DeliveryKind::Step => t.delivery_kind_step,
             DeliveryKind::Account => t.delivery_kind_account,
+            DeliveryKind::Broadcast => t.delivery_kind_broadcast,
             DeliveryKind::Unknown => t.import_status_unknown,
         }
     }
@@ -281,6 +283,8 @@ pub struct Delivery {
 pub struct DeliveryFilter {
     pub member_id: Option<String>,
     pub state: Option<DeliveryState>,
+    /// Only the step mail of this sequence.
+    pub sequence_id: Option<String>,
 }
 
 /// Fetches a page of deliveries, newest first.
@@ -295,9 +299,11 @@ pub async fn fetch_deliveries(
     }
     let query = format!(
         "query Deliveries {{ deliveries(first: {PAGE_SIZE}, after: {after}, memberId: {member}, \
-         state: {state}) {{ totalCount endCursor hasNextPage nodes {{ {SUMMARY_SELECTION} }} }} }}",
+         state: {state}, sequenceId: {sequence}) \
+         {{ totalCount endCursor hasNextPage nodes {{ {SUMMARY_SELECTION} }} }} }}",
         after = optional_string_literal(after.as_deref()),
         member = optional_string_literal(filter.member_id.as_deref()),
+        sequence = optional_string_literal(filter.sequence_id.as_deref()),
         state = filter.state.map_or("null", DeliveryState::graphql_name),
     );
     let data: Data = api.request(&query, json!({})).await?;

@@ -420,6 +420,7 @@ fn SequenceCard(
     };
 
     let card_id = sequence.with_value(|s| s.id.clone());
+    let card_id_for_history = card_id.clone();
     view! {
         <article class="card sequence-card" data-id=card_id>
             {header}
@@ -441,6 +442,11 @@ fn SequenceCard(
                 </div>
             </Show>
             {upcoming}
+            <p>
+                <a class="sequence-history" href=format!("/dashboard/deliveries?sequence={card_id_for_history}")>
+                    {move || i18n.t().sequence_history}
+                </a>
+            </p>
         </article>
     }
 }
