@@ -1,6 +1,6 @@
 //! Broadcasts (お知らせ配信): one mail, written once, sent to every subscribed member at a set
-//! time. The time is given either as an instant with an offset or as a local date and time in
-//! the tenant's time zone; a time without either is never guessed.
+//! time. The time is an instant with an offset or a local date and time in the tenant's time
+//! zone. A time that is neither is never guessed.
 //!
 //! When a broadcast falls due, the reconciler calls [`queue_due`], which claims it (`queuing`),
 //! inserts one queued delivery per subscribed member and marks it `queued`. A unique index on
@@ -26,12 +26,12 @@ use crate::{
 
 /// How far in the past a send time may be, so that "now" typed into a form still counts.
 const GRACE: Duration = Duration::minutes(5);
-/// The most broadcasts [`list`] returns.
+/// The maximum number of broadcasts [`list`] returns.
 pub const LIST_LIMIT: u64 = 100;
 /// Members read, and copies inserted, per statement.
 const CHUNK: u64 = 500;
 
-/// Where a broadcast is in its life.
+/// The stage of a broadcast's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BroadcastState {
     /// Waiting for its send time; can still be cancelled.
@@ -121,8 +121,8 @@ pub async fn schedule(
     let zone = schedule::time_zone(&tenant.time_zone);
     let send_at = resolve_send_at(input.send_at, input.local_send_at.as_deref(), zone)?;
     if send_at + GRACE < now {
-        let shown = send_at.with_timezone(&zone).to_rfc3339();
-        return Err(ValidationError::new("sendAt", Some(&shown), Problem::InThePast).into());
+        let local = send_at.with_timezone(&zone).to_rfc3339();
+        return Err(ValidationError::new("sendAt", Some(&local), Problem::InThePast).into());
     }
     if input.subject.trim().is_empty() {
         return Err(ValidationError::new("subject", None, Problem::Required).into());
@@ -363,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn local_send_time_is_read_in_the_tenant_zone() {
+    fn local_send_time_uses_tenant_zone() {
         let tokyo: Tz = chrono_tz::Asia::Tokyo;
         let resolved = resolve_send_at(None, Some("2025-03-20T09:00"), tokyo);
         assert_eq!(resolved.ok(), Some(utc("2025-03-20T00:00:00Z")));

@@ -135,6 +135,20 @@ async fn operator_builds_a_sequence_timeline() {
     assert!(first_row.contains("待機中 1人"), "{first_row}");
     element(client, Locator::Css(".upcoming-row")).await;
 
+    // The sequence's past deliveries open as a filtered deliveries page.
+    let history = element(client, Locator::Css(".sequence-history")).await;
+    let href = history.attr("href").await.unwrap().unwrap_or_default();
+    assert!(
+        href.ends_with(&format!("?sequence={sequence_id}")),
+        "{href}"
+    );
+    client.goto(&format!("{}{href}", server.url)).await.unwrap();
+    element(client, Locator::Id("deliveries-sequence-filter")).await;
+    client
+        .goto(&format!("{}/dashboard/sequences", server.url))
+        .await
+        .unwrap();
+
     fill(client, "time-zone", "Asia/Tokio").await;
     click(client, "time-zone-save").await;
     wait_for_text(client, Locator::Css("#time-zone-form"), WAIT, |text| {

@@ -1,6 +1,6 @@
 //! Broadcasts (お知らせ配信): one mail to every subscribed member at a set time. The time is an
 //! RFC 3339 instant with an offset (`sendAt`) or a local date and time in the tenant's time
-//! zone (`localSendAt`); a time with neither is rejected, never read in the server's zone.
+//! zone (`localSendAt`). A time that is neither is rejected and never read in the server's zone.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use super::{
     members::parse_id,
 };
 
-/// Where a broadcast is in its life.
+/// The stage of a broadcast's life.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum BroadcastStateValue {
     /// Waiting for its send time; can be cancelled.
@@ -57,7 +57,7 @@ pub struct Broadcast {
     /// The same instant in the tenant's time zone, with its offset, such as
     /// `2025-03-20T09:00:00+09:00`.
     pub local_send_at: String,
-    /// Where it is in its life.
+    /// The stage of its life.
     pub state: BroadcastStateValue,
     /// How many members it was queued for; null until then.
     pub recipient_count: Option<i32>,
@@ -109,7 +109,7 @@ pub struct BroadcastQuery;
 
 #[Object]
 impl BroadcastQuery {
-    /// The tenant's broadcasts, latest send time first, at most 100.
+    /// Lists the tenant's broadcasts, latest send time first, at most 100.
     async fn broadcasts(&self, ctx: &Context<'_>) -> ApiResult<Vec<Broadcast>> {
         let tenant_id = ctx.authorize(Permission::ReadSchema)?;
         let zone = zone_of(ctx, tenant_id).await?;

@@ -43,9 +43,9 @@ async fn queue_at(app: &TestApp, tenant_id: TenantId, now: &str) -> usize {
         .unwrap()
 }
 
-/// A broadcast at 09:00 Tokyo time reaches each subscribed member once at that instant,
-/// whether the time came with an offset or as a local time; a time without either is refused,
-/// and a cancelled broadcast sends nothing.
+/// A broadcast at 09:00 Tokyo time reaches each subscribed member once at that instant, whether
+/// the time came with an offset or as a local time. A time without either is refused, and a
+/// cancelled broadcast sends nothing.
 async fn broadcast_goes_out_once_at_its_time(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = app.sign_up("broadcasts").await;
@@ -138,7 +138,7 @@ async fn broadcast_goes_out_once_at_its_time(database: Database) {
 }
 on_both_databases!(broadcast_goes_out_once_at_its_time);
 
-/// Another tenant neither sees nor cancels a tenant's broadcast.
+/// Another tenant can neither list nor cancel a tenant's broadcast.
 async fn broadcasts_stay_with_their_tenant(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let owner = app.sign_up("broadcast-owner").await;

@@ -14,7 +14,7 @@ pub const MAX_LOGO_KIB: f64 = 256.0;
 const SETTINGS_FIELDS: &str =
     "signupUrl logoUrl brandColor headerColor acceptsNonstandardAddresses";
 
-/// What the page shows and edits.
+/// The settings the page shows and edits.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberPageSettings {
@@ -138,7 +138,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ink_is_dark_on_yellow_and_white_on_navy() {
+    fn ink_contrasts_with_background() {
         assert_eq!(ink_on("#ffd400"), "#25282d");
         assert_eq!(ink_on("#1a3a5c"), "#ffffff");
     }

@@ -24,11 +24,13 @@ pub fn MemberPagesPage() -> impl IntoView {
     let settings = Remote::<MemberPageSettings>::new();
     let reload = move || settings.load(fetch_settings(api));
     reload();
+    // Kept here because a reload after saving builds the cards again.
+    let brand_saved = RwSignal::new(false);
 
     let render = move |settings: MemberPageSettings| {
         view! {
             <AddressCard settings=settings.clone()/>
-            <BrandCard settings=settings.clone() on_saved=reload/>
+            <BrandCard settings=settings.clone() saved=brand_saved on_saved=reload/>
             <AddressPolicyCard accepts=settings.accepts_nonstandard_addresses on_saved=reload/>
         }
     };
@@ -73,7 +75,7 @@ fn same_origin_path(url: &str) -> String {
 /// A change the brand card sends; the card shows its progress and result the same way for all.
 type Request = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>;
 
-/// Why a chosen logo file was not sent.
+/// The reason a chosen logo file was not sent.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum FileProblem {
     TooLarge,
@@ -85,6 +87,7 @@ enum FileProblem {
 #[component]
 fn BrandCard(
     settings: MemberPageSettings,
+    saved: RwSignal<bool>,
     on_saved: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -98,7 +101,6 @@ fn BrandCard(
     let logo_path = StoredValue::new(logo_path);
     let brand = RwSignal::new(settings.brand_color.clone().unwrap_or_default());
     let header = RwSignal::new(settings.header_color.clone().unwrap_or_default());
-    let saved = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let file_problem = RwSignal::new(None::<FileProblem>);
