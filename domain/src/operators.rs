@@ -1,6 +1,6 @@
 //! Operators: logging in, adding colleagues, listing them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
@@ -30,9 +30,13 @@ pub struct LoginLimiter {
 impl Default for LoginLimiter {
     fn default() -> Self {
         Self {
-            per_account: AttemptLimiter::new(MAX_FAILED_LOGINS, LOGIN_WINDOW),
+            per_account: AttemptLimiter::new("operator_login", MAX_FAILED_LOGINS, LOGIN_WINDOW),
             // A client address may stand for a whole office behind one router.
-            per_client: AttemptLimiter::new(MAX_FAILED_LOGINS * 5, LOGIN_WINDOW),
+            per_client: AttemptLimiter::new(
+                "operator_login_client",
+                MAX_FAILED_LOGINS * 5,
+                LOGIN_WINDOW,
+            ),
         }
     }
 }
@@ -57,11 +61,11 @@ pub async fn log_in(
         input.tenant_slug.trim().to_ascii_lowercase(),
         email
     );
-    let now = Instant::now();
-    let limited = limiter
-        .per_account
-        .check(&account_key, now)
-        .or(limiter.per_client.check(client, now));
+    let now = Utc::now();
+    let limited = match limiter.per_account.check(db, &account_key, now).await? {
+        Some(wait) => Some(wait),
+        None => limiter.per_client.check(db, client, now).await?,
+    };
     if let Some(retry_after_secs) = limited {
         return Err(Error::RateLimited { retry_after_secs });
     }
@@ -81,12 +85,12 @@ pub async fn log_in(
     let password_ok = password::verify(input.password, stored_hash).await?;
 
     let (Some(tenant), Some(operator), true) = (tenant, operator, password_ok) else {
-        limiter.per_account.record(&account_key, now);
-        limiter.per_client.record(client, now);
+        limiter.per_account.record(db, &account_key, now).await?;
+        limiter.per_client.record(db, client, now).await?;
         tracing::info!(operator.email = %mask_email(&email), "login failed");
         return Err(Error::InvalidCredentials);
     };
-    limiter.per_account.clear(&account_key);
+    limiter.per_account.clear(db, &account_key).await?;
     tracing::info!(tenant.id = %tenant.id, operator.id = %operator.id, "operator logged in");
     sessions::start(db, keys, tenant, operator).await
 }

@@ -23,6 +23,7 @@ mod m20261205_000013_add_nonstandard_address_policy;
 mod m20261205_000014_index_due_enrollments;
 mod m20261205_000015_add_tenant_branding;
 mod m20261205_000016_create_broadcasts;
+mod m20261205_000017_create_attempts;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000014_index_due_enrollments::Migration),
             Box::new(m20261205_000015_add_tenant_branding::Migration),
             Box::new(m20261205_000016_create_broadcasts::Migration),
+            Box::new(m20261205_000017_create_attempts::Migration),
         ]
     }
 }

@@ -31,10 +31,10 @@ impl Default for MemberLimits {
         let hour = Duration::from_secs(3600);
         let quarter = Duration::from_secs(15 * 60);
         Self {
-            signups: AttemptLimiter::new(20, hour),
-            logins: AttemptLimiter::new(10, quarter),
-            logins_per_client: AttemptLimiter::new(50, quarter),
-            resets: AttemptLimiter::new(10, hour),
+            signups: AttemptLimiter::new("member_signup", 20, hour),
+            logins: AttemptLimiter::new("member_login", 10, quarter),
+            logins_per_client: AttemptLimiter::new("member_login_client", 50, quarter),
+            resets: AttemptLimiter::new("member_reset", 10, hour),
         }
     }
 }
@@ -75,6 +75,7 @@ impl AppState {
             token_keys,
             login_limiter: Arc::new(LoginLimiter::default()),
             signup_limiter: Arc::new(AttemptLimiter::new(
+                "tenant_signup",
                 MAX_SIGNUPS_PER_HOUR,
                 Duration::from_secs(3600),
             )),

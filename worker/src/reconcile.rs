@@ -70,6 +70,7 @@ pub async fn requeue_mail_work(
         queue.push(Job::new(tenant_id, JobKind::RunSteps)).await?;
         queued += 1;
     }
+    domain::auth::rate_limit::purge(db, now).await?;
     outbox::send::settle_interrupted(db, now).await?;
     for tenant_id in outbox::send::tenants_with_due(db, now).await? {
         queue.push(Job::new(tenant_id, JobKind::SendOutbox)).await?;

@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table. These are storage shapes; the API has its own types.
 
 pub mod api_key;
+pub mod attempt;
 pub mod broadcast;
 pub mod delivery;
 pub mod delivery_attempt;

@@ -1,7 +1,5 @@
 //! Operator sign-up, login, session refresh and logout.
 
-use std::time::Instant;
-
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use axum::http::header::SET_COOKIE;
 use chrono::{DateTime, Utc};
@@ -68,11 +66,12 @@ impl AuthMutation {
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<Session> {
         let state = ctx.state();
         let client = ctx.request().client_ip.to_string();
-        let now = Instant::now();
-        if let Some(retry_after_secs) = state.signup_limiter.check(&client, now) {
+        let now = Utc::now();
+        let limiter = &state.signup_limiter;
+        if let Some(retry_after_secs) = limiter.check(&state.db, &client, now).await.api(ctx)? {
             return Err(domain::Error::RateLimited { retry_after_secs }).api(ctx);
         }
-        state.signup_limiter.record(&client, now);
+        limiter.record(&state.db, &client, now).await.api(ctx)?;
 
         let sign_up = tenants::SignUp {
             tenant_name: input.tenant_name,

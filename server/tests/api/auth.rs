@@ -116,6 +116,54 @@ async fn log_in_is_rate_limited_after_ten_failures() {
     app.stop().await;
 }
 
+/// Two server processes, each with its own limiter, draw on one budget of failed logins:
+/// five failures through each leave the account locked for both.
+async fn login_budget_is_shared_by_processes(database: Database) {
+    use domain::operators::{LogIn, LoginLimiter, log_in};
+
+    let app = spawn_app(database, Queue::Embedded).await;
+    app.sign_up("sakura").await;
+    let processes = [LoginLimiter::default(), LoginLimiter::default()];
+    let attempt = |password: &str| LogIn {
+        tenant_slug: "sakura".to_owned(),
+        email: "owner@sakura.example.jp".to_owned(),
+        password: secrecy::SecretString::from(password.to_owned()),
+    };
+    for round in 0..10 {
+        let limiter = &processes[round % 2];
+        let result = log_in(
+            &app.state.db,
+            &app.state.token_keys,
+            limiter,
+            attempt("wrong password!"),
+            "198.51.100.7",
+        )
+        .await;
+        assert!(
+            matches!(result, Err(domain::Error::InvalidCredentials)),
+            "attempt {round}: {:?}",
+            result.err()
+        );
+    }
+    for limiter in &processes {
+        let result = log_in(
+            &app.state.db,
+            &app.state.token_keys,
+            limiter,
+            attempt(OWNER_PASSWORD),
+            "198.51.100.7",
+        )
+        .await;
+        assert!(
+            matches!(result, Err(domain::Error::RateLimited { .. })),
+            "{:?}",
+            result.err()
+        );
+    }
+    app.stop().await;
+}
+on_both_databases!(login_budget_is_shared_by_processes);
+
 #[tokio::test]
 async fn refresh_rotates_cookie_and_log_out_ends_session() {
     let app = spawn_app(Database::Sqlite, Queue::Embedded).await;

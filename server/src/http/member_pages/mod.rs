@@ -10,8 +10,6 @@
 
 mod html;
 
-use std::time::Instant;
-
 use axum::{
     Form, Router,
     extract::{ConnectInfo, Path, Query, State},
@@ -256,6 +254,15 @@ impl Visit {
             Ok(None) => Err(self.login_redirect()),
             Err(error) => Err(internal(self.locale, &error)),
         }
+    }
+
+    /// Turns a failure to read or count attempts into the server-error page.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the page to send, built at most once per request"
+    )]
+    fn limit<T>(&self, result: domain::error::Result<T>) -> Result<T, Response> {
+        result.map_err(|error| internal(self.locale, &error))
     }
 
     fn login_redirect(&self) -> Response {
@@ -503,8 +510,9 @@ async fn signup(
     or_respond!(visit.check_csrf(&form));
 
     let key = format!("{}|{}", visit.tenant.id, client.ip());
-    let now = Instant::now();
-    if let Some(retry) = state.member_limits.signups.check(&key, now) {
+    let now = Utc::now();
+    let signups = &state.member_limits.signups;
+    if let Some(retry) = or_respond!(visit.limit(signups.check(&state.db, &key, now).await)) {
         return limited(&visit, retry);
     }
 
@@ -546,7 +554,7 @@ async fn signup(
     .await
     {
         Ok(()) => {
-            state.member_limits.signups.record(&key, now);
+            or_respond!(visit.limit(signups.record(&state.db, &key, now).await));
             queue_outbox(&state, visit.tenant_id()).await;
             let body = notice(
                 "success",
@@ -690,19 +698,28 @@ async fn login(
     let email = field(&form, "email").trim().to_lowercase();
     let client_key = format!("{}|{}", visit.tenant.id, client.ip());
     let account_key = format!("{}|{email}", visit.tenant.id);
-    let now = Instant::now();
+    let now = Utc::now();
     let limits = &state.member_limits;
-    if let Some(retry) = limits
-        .logins
-        .check(&account_key, now)
-        .or(limits.logins_per_client.check(&client_key, now))
-    {
+    let per_account =
+        or_respond!(visit.limit(limits.logins.check(&state.db, &account_key, now).await));
+    let per_client = match per_account {
+        Some(wait) => Some(wait),
+        None => or_respond!(
+            visit.limit(
+                limits
+                    .logins_per_client
+                    .check(&state.db, &client_key, now)
+                    .await
+            )
+        ),
+    };
+    if let Some(retry) = per_client {
         return limited(&visit, retry);
     }
     let password = SecretString::from(field(&form, "password").to_owned());
     match accounts::log_in(&state.db, visit.tenant_id(), &email, password, Utc::now()).await {
         Ok(token) => {
-            limits.logins.clear(&account_key);
+            or_respond!(visit.limit(limits.logins.clear(&state.db, &account_key).await));
             let mut response = Redirect::to(&visit.path("account")).into_response();
             let cookie = format!(
                 "{}={token}; Path=/m/{}/; HttpOnly; SameSite=Lax; Max-Age={}{}",
@@ -717,8 +734,9 @@ async fn login(
             response
         }
         Err(domain::Error::InvalidCredentials) => {
-            limits.logins.record(&account_key, now);
-            limits.logins_per_client.record(&client_key, now);
+            or_respond!(visit.limit(limits.logins.record(&state.db, &account_key, now).await));
+            let per_client = &limits.logins_per_client;
+            or_respond!(visit.limit(per_client.record(&state.db, &client_key, now).await));
             let text = visit.t(
                 "メールアドレスまたはパスワードが正しくないか、本登録がまだ完了していません。",
                 "The email address or password is incorrect, or the sign-up is not confirmed yet.",
@@ -1103,11 +1121,12 @@ async fn reset_request(
     or_respond!(visit.check_csrf(&form));
 
     let key = format!("{}|{}", visit.tenant.id, client.ip());
-    let now = Instant::now();
-    if let Some(retry) = state.member_limits.resets.check(&key, now) {
+    let now = Utc::now();
+    let resets = &state.member_limits.resets;
+    if let Some(retry) = or_respond!(visit.limit(resets.check(&state.db, &key, now).await)) {
         return limited(&visit, retry);
     }
-    state.member_limits.resets.record(&key, now);
+    or_respond!(visit.limit(resets.record(&state.db, &key, now).await));
 
     let email = field(&form, "email");
     if let Err(error) = accounts::request_reset(
