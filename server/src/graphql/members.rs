@@ -195,7 +195,7 @@ impl MemberQuery {
         ctx: &Context<'_>,
         #[graphql(default = 50, desc = "Page size, 1 to 200.")] first: u64,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        search: Option<String>,
+        #[graphql(desc = "Only members whose address contains this text.")] search: Option<String>,
     ) -> ApiResult<MemberConnection> {
         let tenant_id = ctx.authorize(Permission::ReadMembers)?;
         let after = after

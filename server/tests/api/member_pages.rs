@@ -243,6 +243,15 @@ async fn member_signs_up_manages_and_leaves(database: Database) {
         StatusCode::FORBIDDEN,
         "a form without the cookie's token is rejected"
     );
+    let cookieless = reqwest::Client::new()
+        .post(page_url(&app, "login"))
+        .form(&[("csrf", csrf.as_str()), ("email", "a@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookieless.status(), StatusCode::FORBIDDEN);
+    let html = cookieless.text().await.unwrap();
+    assert!(html.contains("クッキーを許可"), "{html}");
     let (status, html) = post(
         &app,
         "account",

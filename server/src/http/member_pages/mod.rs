@@ -175,12 +175,19 @@ impl Visit {
         if !self.new_csrf && !posted.is_empty() && posted == self.csrf {
             return Ok(());
         }
-        Err(plain(
-            StatusCode::FORBIDDEN,
-            self.locale,
-            "フォームの有効期限が切れました。ページを再読み込みして、もう一度お試しください。",
-            "This form has expired. Reload the page and try again.",
-        ))
+        // Without the cookie the browser either refuses cookies or the form came from elsewhere.
+        let (ja, en) = if self.new_csrf {
+            (
+                "フォームを確認できませんでした。このサイトのクッキーを許可し、ページを再読み込みしてから、もう一度送信してください。",
+                "The form could not be verified. Allow cookies for this site, reload the page and send the form again.",
+            )
+        } else {
+            (
+                "フォームの有効期限が切れました。ページを再読み込みして、もう一度お試しください。",
+                "This form has expired. Reload the page and try again.",
+            )
+        };
+        Err(plain(StatusCode::FORBIDDEN, self.locale, ja, en))
     }
 
     /// Renders a page, setting the CSRF cookie when the browser had none.
