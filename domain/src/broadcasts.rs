@@ -20,7 +20,7 @@ use crate::{
     entities::{broadcast, delivery, member},
     error::{Resource, Result},
     members::MemberStatus,
-    outbox::{DeliveryKind, DeliveryState, new_message_id},
+    outbox::{DeliveryKind, queued_delivery},
     schedule, tenants,
 };
 
@@ -324,32 +324,9 @@ fn copy_of(
     member: &member::Model,
     now: DateTime<Utc>,
 ) -> delivery::ActiveModel {
-    let id = Uuid::now_v7();
-    delivery::ActiveModel {
-        id: Set(id),
-        tenant_id: Set(row.tenant_id),
-        member_id: Set(Some(member.id)),
-        listing_id: Set(None),
-        kind: Set(DeliveryKind::Broadcast.as_str().to_owned()),
-        state: Set(DeliveryState::Queued.as_str().to_owned()),
-        to_address: Set(member.email.clone()),
-        locale: Set(member.locale.clone()),
-        message_id: Set(new_message_id(id)),
-        subject: Set(String::new()),
-        text_body: Set(String::new()),
-        html_body: Set(String::new()),
-        headers: Set(String::new()),
-        error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        attempts: Set(0),
-        next_attempt_at: Set(None),
-        sent_at: Set(None),
-        sender_id: Set(None),
-        enrollment_id: Set(None),
-        step_id: Set(None),
-        broadcast_id: Set(Some(row.id)),
-    }
+    let mut copy = queued_delivery(member, DeliveryKind::Broadcast, &member.locale, now);
+    copy.broadcast_id = Set(Some(row.id));
+    copy
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ use super::{Frequency, MemberInput, MemberStatus, next_digest_at, profile_fields
 use crate::{
     Error, Locale, MemberId, TenantId,
     auth::{password, tokens},
-    entities::{delivery, member, member_token, tenant},
+    entities::{member, member_token, tenant},
     error::Result,
     operators::validate_password,
-    outbox::{DeliveryKind, DeliveryState, new_message_id},
+    outbox::{DeliveryKind, queued_delivery},
     sending::suppressions::{self, Reason},
     steps::{SIGNUP_EVENT, enrollments},
     tenants,
@@ -106,7 +106,7 @@ pub async fn sign_up(
     match existing {
         Some(row) if row.status != MemberStatus::Pending.as_str() => {
             let mail = known_address_mail(&tenant, input.locale, links);
-            queue_mail(&tx, &tenant, &row, input.locale, mail, now).await?;
+            queue_mail(&tx, &row, input.locale, mail, now).await?;
             tracing::info!(tenant.id = %tenant_id, member.id = %row.id, "sign-up with a registered address; notice queued");
         }
         existing => {
@@ -151,7 +151,7 @@ pub async fn sign_up(
                 input.locale,
                 &links.confirm.replace("{token}", &token),
             );
-            queue_mail(&tx, &tenant, &row, input.locale, mail, now).await?;
+            queue_mail(&tx, &row, input.locale, mail, now).await?;
             tracing::info!(tenant.id = %tenant_id, member.id = %row.id, "member signed up; confirmation queued");
         }
     }
@@ -317,7 +317,7 @@ pub async fn request_reset(
     let tx = crate::db::begin_write(db).await?;
     let token = issue(&tx, &row, Purpose::Reset, now + RESET_TTL, now).await?;
     let mail = reset_mail(&tenant, locale, &links.reset.replace("{token}", &token));
-    queue_mail(&tx, &tenant, &row, locale, mail, now).await?;
+    queue_mail(&tx, &row, locale, mail, now).await?;
     tx.commit().await?;
     tracing::info!(tenant.id = %tenant_id, member.id = %row.id, "password reset mail queued");
     Ok(())
@@ -523,39 +523,14 @@ fn reset_mail(tenant: &tenant::Model, locale: Locale, url: &str) -> AccountMail 
 /// Queues an account mail, written already; the outbox composes and sends it.
 async fn queue_mail(
     db: &impl ConnectionTrait,
-    tenant: &tenant::Model,
     row: &member::Model,
     locale: Locale,
     mail: AccountMail,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let id = Uuid::now_v7();
-    delivery::ActiveModel {
-        id: Set(id),
-        tenant_id: Set(tenant.id),
-        member_id: Set(Some(row.id)),
-        listing_id: Set(None),
-        kind: Set(DeliveryKind::Account.as_str().to_owned()),
-        state: Set(DeliveryState::Queued.as_str().to_owned()),
-        to_address: Set(row.email.clone()),
-        locale: Set(locale.as_str().to_owned()),
-        message_id: Set(new_message_id(id)),
-        subject: Set(mail.subject),
-        text_body: Set(mail.text),
-        html_body: Set(String::new()),
-        headers: Set(String::new()),
-        error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        attempts: Set(0),
-        next_attempt_at: Set(None),
-        sent_at: Set(None),
-        sender_id: Set(None),
-        enrollment_id: Set(None),
-        step_id: Set(None),
-        broadcast_id: Set(None),
-    }
-    .insert(db)
-    .await?;
+    let mut delivery = queued_delivery(row, DeliveryKind::Account, locale.as_str(), now);
+    delivery.subject = Set(mail.subject);
+    delivery.text_body = Set(mail.text);
+    delivery.insert(db).await?;
     Ok(())
 }

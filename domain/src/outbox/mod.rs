@@ -45,6 +45,42 @@ pub fn new_message_id(delivery_id: Uuid) -> String {
     format!("{}@{CAPTURED_MAIL_DOMAIN}", delivery_id.simple())
 }
 
+/// Builds a queued delivery of `kind` to `member`, empty until the outbox renders it. The
+/// caller sets what the mail is about (its step, broadcast or written content).
+pub fn queued_delivery(
+    member: &member::Model,
+    kind: DeliveryKind,
+    locale: &str,
+    now: DateTime<Utc>,
+) -> delivery::ActiveModel {
+    let id = Uuid::now_v7();
+    delivery::ActiveModel {
+        id: sea_orm::Set(id),
+        tenant_id: sea_orm::Set(member.tenant_id),
+        member_id: sea_orm::Set(Some(member.id)),
+        listing_id: sea_orm::Set(None),
+        kind: sea_orm::Set(kind.as_str().to_owned()),
+        state: sea_orm::Set(DeliveryState::Queued.as_str().to_owned()),
+        to_address: sea_orm::Set(member.email.clone()),
+        locale: sea_orm::Set(locale.to_owned()),
+        message_id: sea_orm::Set(new_message_id(id)),
+        subject: sea_orm::Set(String::new()),
+        text_body: sea_orm::Set(String::new()),
+        html_body: sea_orm::Set(String::new()),
+        headers: sea_orm::Set(String::new()),
+        error: sea_orm::Set(None),
+        created_at: sea_orm::Set(now),
+        updated_at: sea_orm::Set(now),
+        attempts: sea_orm::Set(0),
+        next_attempt_at: sea_orm::Set(None),
+        sent_at: sea_orm::Set(None),
+        sender_id: sea_orm::Set(None),
+        enrollment_id: sea_orm::Set(None),
+        step_id: sea_orm::Set(None),
+        broadcast_id: sea_orm::Set(None),
+    }
+}
+
 /// The purpose of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryKind {

@@ -25,7 +25,7 @@ use crate::{
     error::Result,
     leases,
     members::MemberStatus,
-    outbox::{DeliveryKind, DeliveryState, new_message_id},
+    outbox::{DeliveryKind, queued_delivery},
     schedule, tenants,
 };
 
@@ -230,32 +230,10 @@ fn delivery_model(
     member: &member::Model,
     now: DateTime<Utc>,
 ) -> delivery::ActiveModel {
-    let id = Uuid::now_v7();
-    delivery::ActiveModel {
-        id: Set(id),
-        tenant_id: Set(row.tenant_id),
-        member_id: Set(Some(member.id)),
-        listing_id: Set(None),
-        kind: Set(DeliveryKind::Step.as_str().to_owned()),
-        state: Set(DeliveryState::Queued.as_str().to_owned()),
-        to_address: Set(member.email.clone()),
-        locale: Set(member.locale.clone()),
-        message_id: Set(new_message_id(id)),
-        subject: Set(String::new()),
-        text_body: Set(String::new()),
-        html_body: Set(String::new()),
-        headers: Set(String::new()),
-        error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        attempts: Set(0),
-        next_attempt_at: Set(None),
-        sent_at: Set(None),
-        sender_id: Set(None),
-        enrollment_id: Set(Some(row.id)),
-        step_id: Set(Some(step.id)),
-        broadcast_id: Set(None),
-    }
+    let mut delivery = queued_delivery(member, DeliveryKind::Step, &member.locale, now);
+    delivery.enrollment_id = Set(Some(row.id));
+    delivery.step_id = Set(Some(step.id));
+    delivery
 }
 
 /// Returns the subscribed members among the enrollments' members, by id.
