@@ -267,6 +267,12 @@ async fn member_signs_up_manages_and_leaves(database: Database) {
     let member = member_of(&app, &token).await.unwrap();
     assert_eq!(member["profile"]["areas"], json!(["shinjuku"]));
     assert_eq!(member["frequency"], "DAILY");
+    let (status, html) = post(&app, "account", &[("csrf", &csrf), ("p.areas", "atlantis")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("渋谷区") && !html.contains("shibuya ("),
+        "options are listed by their labels: {html}"
+    );
 
     let new_password = "changed-password-2";
     let (status, html) = post(

@@ -352,7 +352,7 @@ fn frequency_of(form: &[(String, String)]) -> Result<Frequency, domain::Error> {
 }
 
 /// Replaces a profile field's name in a validation error by its label, so that members read
-/// 「賃料の上限」 rather than `max_rent`.
+/// 「賃料の上限」 rather than `max_rent`, and lists options by their labels alone.
 fn with_label(
     error: domain::Error,
     fields: &[profile_fields::ProfileField],
@@ -363,6 +363,12 @@ fn with_label(
             if let Some(definition) = fields.iter().find(|f| f.name == validation.field) {
                 validation.field =
                     pick(locale, &definition.label_ja, &definition.label_en).to_owned();
+            }
+            // Members choose by label; the stored values are for integrators.
+            if let domain::Problem::UnknownOption { allowed } = &mut validation.problem {
+                for (value, ja, en) in allowed.iter_mut() {
+                    *value = pick(locale, ja, en).to_owned();
+                }
             }
             domain::Error::Validation(validation)
         }
