@@ -241,6 +241,8 @@ pub struct DeliveryFilter {
     pub state: Option<DeliveryState>,
     /// The step mail of one sequence, including steps removed since.
     pub sequence_id: Option<Uuid>,
+    /// The copies of one broadcast.
+    pub broadcast_id: Option<Uuid>,
 }
 
 /// Lists the tenant's deliveries that pass `filter`, newest first.
@@ -268,6 +270,9 @@ pub async fn list(
             .and_where(enrollment::Column::SequenceId.eq(sequence_id))
             .to_owned();
         query = query.filter(delivery::Column::EnrollmentId.in_subquery(enrollments));
+    }
+    if let Some(broadcast_id) = filter.broadcast_id {
+        query = query.filter(delivery::Column::BroadcastId.eq(broadcast_id));
     }
     let total_count = query.clone().count(db).await?;
     if let Some(after) = after {

@@ -363,8 +363,8 @@ pub struct OutboxQuery;
 
 #[Object]
 impl OutboxQuery {
-    /// Deliveries, newest first, optionally of one member, in one state or of one step-mail
-    /// sequence.
+    /// Deliveries, newest first, optionally of one member, in one state, of one step-mail
+    /// sequence or of one broadcast.
     #[graphql(complexity = "first.clamp(1, 200) as usize * child_complexity")]
     async fn deliveries(
         &self,
@@ -375,6 +375,7 @@ impl OutboxQuery {
         #[graphql(desc = "Only deliveries in this state.")] state: Option<DeliveryStateValue>,
         #[graphql(desc = "Only the step mail of this sequence, removed steps included.")]
         sequence_id: Option<ID>,
+        #[graphql(desc = "Only the copies of this broadcast.")] broadcast_id: Option<ID>,
     ) -> ApiResult<DeliveryConnection> {
         let tenant_id = ctx.authorize(Permission::ReadDeliveries)?;
         let after = after
@@ -389,10 +390,15 @@ impl OutboxQuery {
             .map(|id| parse_id("sequenceId", &id))
             .transpose()
             .api(ctx)?;
+        let broadcast_id = broadcast_id
+            .map(|id| parse_id("broadcastId", &id))
+            .transpose()
+            .api(ctx)?;
         let filter = outbox::DeliveryFilter {
             member_id,
             state: state.map(Into::into),
             sequence_id,
+            broadcast_id,
         };
         let page = outbox::list(&ctx.state().db, tenant_id, first, after, filter)
             .await

@@ -122,6 +122,14 @@ async fn broadcast_goes_out_once_at_its_time(database: Database) {
         .unwrap();
     // An in-process worker may hold the outbox lease and render the rest itself.
     settle(&app).await;
+    let copies = app
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { deliveries(broadcastId: $id) { totalCount } }",
+            json!({ "id": first["id"] }),
+        )
+        .await;
+    assert_eq!(copies["data"]["deliveries"]["totalCount"], 2, "{copies}");
     let mut mails = deliveries(&app, &token, None).await;
     mails.retain(|mail| mail["kind"] == "BROADCAST");
     let mut addresses: Vec<&str> = mails

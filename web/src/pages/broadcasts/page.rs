@@ -163,6 +163,8 @@ fn BroadcastTable(
             .map(|row| {
                 let id = StoredValue::new(row.id.clone());
                 let cancellable = row.state == BroadcastState::Scheduled && !read_only.get();
+                let sent = row.state == BroadcastState::Queued;
+                let history = format!("/dashboard/deliveries?broadcast={}", row.id);
                 let state_name = format!("{:?}", row.state).to_uppercase();
                 view! {
                     <tr class="broadcast-row" data-state=state_name>
@@ -171,6 +173,9 @@ fn BroadcastTable(
                         <td><span class=row.state.badge_class()>{row.state.label(t)}</span></td>
                         <td class="numeric">{row.recipient_count.map_or_else(|| "—".to_owned(), |count| count.to_string())}</td>
                         <td>
+                            {sent.then(|| view! {
+                                <a class="broadcast-deliveries" href=history.clone()>{t.broadcast_deliveries}</a>
+                            })}
                             {cancellable.then(|| view! {
                                 <button type="button" class="button-danger-quiet broadcast-cancel"
                                     on:click=move |_| cancel(id.get_value())>

@@ -1,5 +1,5 @@
 //! `/dashboard/deliveries`: the captured mail, newest first, filtered by state and, with
-//! `?member=ID` or `?sequence=ID`, by member or step-mail sequence.
+//! `?member=ID`, `?sequence=ID` or `?broadcast=ID`, by member, step-mail sequence or broadcast.
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
@@ -28,24 +28,30 @@ pub fn DeliveriesPage() -> impl IntoView {
     };
     let member = parameter("member");
     let sequence = parameter("sequence");
+    let broadcast = parameter("broadcast");
     // Rebuilt when a filter changes, so the list starts again from its first page.
     move || {
-        let member_id = member.get();
-        let sequence_id = sequence.get();
-        view! { <DeliveryList member_id=member_id sequence_id=sequence_id/> }
+        let filter = DeliveryFilter {
+            member_id: member.get(),
+            state: None,
+            sequence_id: sequence.get(),
+            broadcast_id: broadcast.get(),
+        };
+        view! { <DeliveryList filter=filter/> }
     }
 }
 
-/// Renders the filters, the table and the pager for deliveries of `member_id` or of
-/// `sequence_id`, or of everyone.
+/// Renders the state filter, the table and the pager for the deliveries that pass `filter`
+/// (its member, sequence or broadcast, from the URL).
 #[component]
-fn DeliveryList(member_id: Option<String>, sequence_id: Option<String>) -> impl IntoView {
+fn DeliveryList(filter: DeliveryFilter) -> impl IntoView {
     let i18n = use_i18n();
     let api = use_api();
-    let has_member_filter = member_id.is_some();
-    let has_sequence_filter = sequence_id.is_some();
-    let member_id = StoredValue::new(member_id);
-    let sequence_id = StoredValue::new(sequence_id);
+    let has_member_filter = filter.member_id.is_some();
+    let has_sequence_filter = filter.sequence_id.is_some();
+    let has_broadcast_filter = filter.broadcast_id.is_some();
+    let member_id = StoredValue::new(filter.member_id.clone());
+    let url_filter = StoredValue::new(filter);
     let state = RwSignal::new(None::<DeliveryState>);
     // The `after` cursor of every page visited so far; the last one is the current page.
     let cursors = RwSignal::new(vec![None::<String>]);
@@ -59,9 +65,8 @@ fn DeliveryList(member_id: Option<String>, sequence_id: Option<String>) -> impl 
             )
         });
         let filter = DeliveryFilter {
-            member_id: member_id.get_value(),
             state: state.get_untracked(),
-            sequence_id: sequence_id.get_value(),
+            ..url_filter.get_value()
         };
         page.load(async move {
             let mut deliveries = fetch_deliveries(api, after, filter).await?;
@@ -158,6 +163,14 @@ fn DeliveryList(member_id: Option<String>, sequence_id: Option<String>) -> impl 
                 <p id="deliveries-sequence-filter" class="notice">
                     {move || i18n.t().deliveries_of_sequence} " "
                     <a href="/dashboard/sequences">{move || i18n.t().deliveries_open_sequences}</a>
+                    " · "
+                    <a href="/dashboard/deliveries">{move || i18n.t().deliveries_show_all}</a>
+                </p>
+            })}
+            {has_broadcast_filter.then(|| view! {
+                <p id="deliveries-broadcast-filter" class="notice">
+                    {move || i18n.t().deliveries_of_broadcast} " "
+                    <a href="/dashboard/broadcasts">{move || i18n.t().deliveries_open_broadcasts}</a>
                     " · "
                     <a href="/dashboard/deliveries">{move || i18n.t().deliveries_show_all}</a>
                 </p>

@@ -285,6 +285,8 @@ pub struct DeliveryFilter {
     pub state: Option<DeliveryState>,
     /// Only the step mail of this sequence.
     pub sequence_id: Option<String>,
+    /// Only the copies of this broadcast.
+    pub broadcast_id: Option<String>,
 }
 
 /// Fetches a page of deliveries, newest first.
@@ -299,11 +301,12 @@ pub async fn fetch_deliveries(
     }
     let query = format!(
         "query Deliveries {{ deliveries(first: {PAGE_SIZE}, after: {after}, memberId: {member}, \
-         state: {state}, sequenceId: {sequence}) \
+         state: {state}, sequenceId: {sequence}, broadcastId: {broadcast}) \
          {{ totalCount endCursor hasNextPage nodes {{ {SUMMARY_SELECTION} }} }} }}",
         after = optional_string_literal(after.as_deref()),
         member = optional_string_literal(filter.member_id.as_deref()),
         sequence = optional_string_literal(filter.sequence_id.as_deref()),
+        broadcast = optional_string_literal(filter.broadcast_id.as_deref()),
         state = filter.state.map_or("null", DeliveryState::graphql_name),
     );
     let data: Data = api.request(&query, json!({})).await?;
