@@ -1,6 +1,7 @@
 //! Step mail in a real browser: an operator creates a sequence, builds its timeline (adding
 //! steps at the end and inserting one before another), finds a member waiting at the first step
-//! after an event sent through the API, and gets an unknown time zone rejected by name.
+//! after an event sent through the API, gets an unknown time zone rejected by name, and moves a
+//! step down.
 
 #![allow(
     clippy::unwrap_used,
@@ -155,4 +156,19 @@ async fn operator_builds_a_sequence_timeline() {
         text.contains("Asia/Tokio") && text.contains("見つかりません")
     })
     .await;
+
+    // Moving the first step down puts it after the second.
+    element(client, Locator::Css(".step-row .step-move-down"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(
+        client,
+        Locator::Css(".step-row .step-subject"),
+        WAIT,
+        |text| text == "5日目",
+    )
+    .await;
+    assert_eq!(timeline(client, 3).await, ["5日目", "3日目", "7日目"]);
 }

@@ -396,30 +396,7 @@ pub async fn add_step(
     sequence_row(&tx, tenant_id, sequence_id).await?;
     let steps = steps_of(&tx, tenant_id, sequence_id).await?;
 
-    let position = match before {
-        None => steps
-            .last()
-            .map_or(0, |last| last.position.saturating_add(POSITION_GAP)),
-        Some(before) => {
-            let index = steps
-                .iter()
-                .position(|step| step.id == before)
-                .ok_or(Error::NotFound(Resource::Step))?;
-            let next = steps[index].position;
-            let previous = index
-                .checked_sub(1)
-                .map_or(next.saturating_sub(POSITION_GAP), |i| steps[i].position);
-            if next - previous < 2 {
-                return Err(ValidationError::new(
-                    "before",
-                    Some(&before.to_string()),
-                    Problem::NoRoomForStep,
-                )
-                .into());
-            }
-            previous + (next - previous) / 2
-        }
-    };
+    let position = position_before(&steps, before)?;
 
     let now = Utc::now();
     let mut active = sequence_step::ActiveModel {
@@ -436,6 +413,67 @@ pub async fn add_step(
     enrollments::after_step_added(&tx, tenant_id, &step, now).await?;
     tx.commit().await?;
     tracing::info!(tenant.id = %tenant_id, sequence.id = %sequence_id, step.id = %step.id, "step added");
+    Ok(step)
+}
+
+/// Returns a sort key for a step placed before `before`, or after the last of `steps`.
+fn position_before(steps: &[sequence_step::Model], before: Option<Uuid>) -> Result<i64> {
+    let Some(before) = before else {
+        return Ok(steps
+            .last()
+            .map_or(0, |last| last.position.saturating_add(POSITION_GAP)));
+    };
+    let index = steps
+        .iter()
+        .position(|step| step.id == before)
+        .ok_or(Error::NotFound(Resource::Step))?;
+    let next = steps[index].position;
+    let previous = index
+        .checked_sub(1)
+        .map_or(next.saturating_sub(POSITION_GAP), |i| steps[i].position);
+    if next - previous < 2 {
+        return Err(ValidationError::new(
+            "before",
+            Some(&before.to_string()),
+            Problem::NoRoomForStep,
+        )
+        .into());
+    }
+    Ok(previous + (next - previous) / 2)
+}
+
+/// Moves a step before `before`, or to the end. It keeps its id, so nobody who got it gets it
+/// again. For members it now lies behind, it is not sent (a backfill can send it); for members
+/// it now lies ahead of, it is due at its time in the new order, or skipped where that time
+/// has passed, like a newly added step.
+pub async fn move_step(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    step_id: Uuid,
+    before: Option<Uuid>,
+) -> Result<sequence_step::Model> {
+    let tx = crate::db::begin_write(db).await?;
+    let row = step_row(&tx, tenant_id, step_id).await?;
+    if before == Some(step_id) {
+        tx.commit().await?;
+        return Ok(row);
+    }
+    let others: Vec<sequence_step::Model> = steps_of(&tx, tenant_id, row.sequence_id)
+        .await?
+        .into_iter()
+        .filter(|step| step.id != step_id)
+        .collect();
+    let position = position_before(&others, before)?;
+    let sequence_id = row.sequence_id;
+    let now = Utc::now();
+    let mut active: sequence_step::ActiveModel = row.into();
+    active.position = Set(position);
+    active.updated_at = Set(now);
+    let step = active.update(&tx).await?;
+    enrollments::reschedule_sequence(&tx, tenant_id, sequence_id, now).await?;
+    enrollments::after_step_added(&tx, tenant_id, &step, now).await?;
+    tx.commit().await?;
+    tracing::info!(tenant.id = %tenant_id, step.id = %step_id, "step moved");
     Ok(step)
 }
 

@@ -560,6 +560,21 @@ impl StepMutation {
         Ok(step_value(&step))
     }
 
+    /// Moves a step before the step `before`, or to the end without it. Members it now lies
+    /// behind do not get it (see `backfillStep`); nobody gets a step twice.
+    async fn move_step(&self, ctx: &Context<'_>, id: ID, before: Option<ID>) -> ApiResult<Step> {
+        let tenant_id = ctx.authorize(Permission::WriteSchema)?;
+        let id = parse_id("id", &id).api(ctx)?;
+        let before = before
+            .map(|before| parse_id("before", &before))
+            .transpose()
+            .api(ctx)?;
+        let step = steps::move_step(&ctx.state().db, tenant_id, id, before)
+            .await
+            .api(ctx)?;
+        Ok(step_value(&step))
+    }
+
     /// Removes a step; members waiting for it move on to the next one.
     async fn remove_step(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
         let tenant_id = ctx.authorize(Permission::WriteSchema)?;

@@ -81,6 +81,7 @@ const COVERED_FIELDS: &[&str] = &[
     "exportMembers",
     "setNonstandardAddresses",
     "setBrandColors",
+    "moveStep",
     "broadcasts",
     "scheduleBroadcast",
     "cancelBroadcast",
@@ -605,6 +606,7 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
             "mutation($id: ID!, $step: StepInput!) { updateStep(id: $id, input: $step) { id } }",
             &step_id,
         ),
+        ("mutation($id: ID!) { moveStep(id: $id) { id } }", &step_id),
         ("mutation($id: ID!) { removeStep(id: $id) }", &step_id),
         (
             "mutation($id: ID!) { backfillStep(id: $id, apply: true) }",

@@ -326,6 +326,85 @@ async fn inserted_steps_send_no_surprise_mail(database: Database) {
 }
 on_both_databases!(inserted_steps_send_no_surprise_mail);
 
+/// A step moved behind a member's place is not sent to that member (a backfill would), and a
+/// step the member got already is not sent again when moved ahead of the member's place.
+async fn moved_steps_send_no_surprise_mail(database: Database) {
+    let app = spawn_app(database, Queue::Embedded).await;
+    let token = app.sign_up("steps-move").await;
+    let tenant_id = app.tenant_id(&token).await;
+    let sequence_id = create_sequence(&app, &token, json!({ "name": "並べ替え" })).await;
+    let first = add_step(
+        &app,
+        &token,
+        &sequence_id,
+        days_step(1, "09:00", "1日目"),
+        None,
+    )
+    .await;
+    let third = add_step(
+        &app,
+        &token,
+        &sequence_id,
+        days_step(3, "09:00", "3日目"),
+        None,
+    )
+    .await;
+    add_step(
+        &app,
+        &token,
+        &sequence_id,
+        days_step(5, "09:00", "5日目"),
+        None,
+    )
+    .await;
+    let member = create_member(&app, &token, "a@example.com", json!({})).await;
+    record(&app, &token, &member, "signup", "2030-03-01T08:00:00+09:00").await;
+    assert_eq!(run_at(&app, tenant_id, "2030-03-02T00:00:00Z").await, 1);
+
+    let moving = "mutation($id: ID!, $before: ID) { moveStep(id: $id, before: $before) { id } }";
+    let moved = app
+        .graphql(
+            Some(&token),
+            moving,
+            json!({ "id": third, "before": first }),
+        )
+        .await;
+    assert_eq!(moved["data"]["moveStep"]["id"], third.as_str(), "{moved}");
+    let order = sequence(&app, &token, &sequence_id).await;
+    let subjects: Vec<&str> = order["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["3日目", "1日目", "5日目"]);
+
+    assert_eq!(run_at(&app, tenant_id, "2030-03-04T00:00:00Z").await, 0);
+    assert_eq!(run_at(&app, tenant_id, "2030-03-06T00:00:00Z").await, 1);
+    let backfill = app
+        .graphql(
+            Some(&token),
+            "mutation($id: ID!) { backfillStep(id: $id) }",
+            json!({ "id": third }),
+        )
+        .await;
+    assert_eq!(backfill["data"]["backfillStep"], 1, "{backfill}");
+
+    // Day 1, which the member got, moves to the end: the member reaches it again and gets
+    // nothing.
+    let moved = app
+        .graphql(Some(&token), moving, json!({ "id": first }))
+        .await;
+    assert!(moved["errors"].is_null(), "{moved}");
+    assert_eq!(run_at(&app, tenant_id, "2030-04-01T00:00:00Z").await, 0);
+    assert_eq!(
+        step_subjects(&app, &token, tenant_id, &member).await,
+        ["1日目", "5日目"]
+    );
+    app.stop().await;
+}
+on_both_databases!(moved_steps_send_no_surprise_mail);
+
 /// "Day 3 at 09:00" counts dates in the tenant's time zone: in Tokyo from a signup that is
 /// still the previous day in UTC, in Los Angeles across the start of daylight saving time.
 /// Times without an offset are rejected, and so is an unknown time zone.

@@ -245,6 +245,16 @@ pub async fn remove_step(api: Api, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Moves a step before the step `before`, or to the end.
+pub async fn move_step(api: Api, id: &str, before: Option<&str>) -> Result<(), ApiError> {
+    api.request::<Value>(
+        "mutation MoveStep($id: ID!, $before: ID) { moveStep(id: $id, before: $before) { id } }",
+        json!({ "id": id, "before": before }),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Counts, or with `apply` queues, the mails of a step for members who passed it.
 pub async fn backfill_step(api: Api, id: &str, apply: bool) -> Result<u64, ApiError> {
     #[derive(Deserialize)]

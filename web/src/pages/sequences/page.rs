@@ -6,8 +6,8 @@ use leptos::task::spawn_local;
 
 use super::model::{
     Sequence, Sequences, UPCOMING_LIMIT, WEEKDAYS, add_step, backfill_step, create_sequence,
-    delete_sequence, fetch_sequences, remove_step, sequence_input, set_time_zone, step_input,
-    update_sequence,
+    delete_sequence, fetch_sequences, move_step, remove_step, sequence_input, set_time_zone,
+    step_input, update_sequence,
 };
 use crate::api::{ApiError, use_api};
 use crate::components::{ErrorBanner, FormField, RemoteContent, field_error};
@@ -272,6 +272,13 @@ fn SequenceCard(
             remove_step(api, &step_id).await.map(|()| None)
         }));
     };
+    let shift = move |step_id: String, before: Option<String>| {
+        run(Box::pin(async move {
+            move_step(api, &step_id, before.as_deref())
+                .await
+                .map(|()| None)
+        }));
+    };
     let backfill = move |step_id: String| {
         error.set(None);
         notice.set(None);
@@ -348,12 +355,18 @@ fn SequenceCard(
             if s.steps.is_empty() {
                 return view! { <p class="empty">{t.steps_empty}</p> }.into_any();
             }
+            let ids: Vec<String> = s.steps.iter().map(|step| step.id.clone()).collect();
             s.steps
                 .iter()
-                .map(|step| {
+                .enumerate()
+                .map(|(index, step)| {
                     let id = StoredValue::new(step.id.clone());
                     let subject = step.subject.clone();
                     let waiting = s.waiting_for(&step.id);
+                    // Up: before the previous step. Down: before the step after the next, or
+                    // to the end.
+                    let up = index.checked_sub(1).map(|previous| ids[previous].clone());
+                    let down = (index + 1 < ids.len()).then(|| ids.get(index + 2).cloned());
                     view! {
                         <li class="step-row" data-id=step.id.clone()>
                             <span class="step-timing">{step.timing_label(t)}</span>
@@ -361,6 +374,18 @@ fn SequenceCard(
                             <span class="step-waiting muted">{(t.step_waiting)(waiting)}</span>
                             {(!read_only.get()).then(|| view! {
                                 <span class="step-actions">
+                                    {up.clone().map(|before| view! {
+                                        <button type="button" class="button-quiet step-move-up"
+                                            on:click=move |_| shift(id.get_value(), Some(before.clone()))>
+                                            {t.step_move_up}
+                                        </button>
+                                    })}
+                                    {down.clone().map(|before| view! {
+                                        <button type="button" class="button-quiet step-move-down"
+                                            on:click=move |_| shift(id.get_value(), before.clone())>
+                                            {t.step_move_down}
+                                        </button>
+                                    })}
                                     <button type="button" class="button-quiet step-insert-before"
                                         on:click=move |_| before.set(Some((id.get_value(), subject.clone())))>
                                         {t.step_insert_before}
@@ -429,6 +454,9 @@ fn SequenceCard(
             {move || notice.get().map(|message| view! {
                 <p class="notice success sequence-notice" role="status">{message}</p>
             })}
+            <Show when=move || !read_only.get() && sequence.with_value(|s| s.steps.len() > 1)>
+                <p class="hint step-move-note">{move || i18n.t().step_move_note}</p>
+            </Show>
             <Show when=move || !read_only.get()>
                 <AddStepForm sequence_id=sequence.with_value(|s| s.id.clone()) before=before on_added=on_changed/>
                 <div class="toolbar">
