@@ -234,7 +234,7 @@ pub struct DeliveryPage {
     pub has_next_page: bool,
 }
 
-/// Which deliveries a listing returns; every part left `None` lets all through.
+/// The conditions of a deliveries listing; every part left `None` lets all through.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeliveryFilter {
     pub member_id: Option<MemberId>,

@@ -442,8 +442,8 @@ fn position_before(steps: &[sequence_step::Model], before: Option<Uuid>) -> Resu
     Ok(previous + (next - previous) / 2)
 }
 
-/// Moves a step before `before`, or to the end. It keeps its id, so nobody who got it gets it
-/// again. For members it now lies behind, it is not sent (a backfill can send it); for members
+/// Moves a step before `before`, or to the end. It keeps its id, so a member who got it never
+/// gets it again. For members it now lies behind, it is not sent (a backfill can send it); for members
 /// it now lies ahead of, it is due at its time in the new order, or skipped where that time
 /// has passed, like a newly added step.
 pub async fn move_step(

@@ -561,7 +561,7 @@ impl StepMutation {
     }
 
     /// Moves a step before the step `before`, or to the end without it. Members it now lies
-    /// behind do not get it (see `backfillStep`); nobody gets a step twice.
+    /// behind do not get it (see `backfillStep`), and no member gets a step twice.
     async fn move_step(&self, ctx: &Context<'_>, id: ID, before: Option<ID>) -> ApiResult<Step> {
         let tenant_id = ctx.authorize(Permission::WriteSchema)?;
         let id = parse_id("id", &id).api(ctx)?;

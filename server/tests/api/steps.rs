@@ -192,7 +192,7 @@ async fn steps_go_out_on_time_once_until_the_goal(database: Database) {
         .unwrap();
     assert_eq!(ended["endedReason"], "goal");
 
-    // The sequence's history holds its two mails, each with its step; another has none.
+    // The sequence's history lists its two mails, each with its step; another lists none.
     let other_id = create_sequence(&app, &token, json!({ "name": "別の流れ" })).await;
     let history =
         "query($id: ID!) { deliveries(sequenceId: $id) { totalCount nodes { kind stepId } } }";

@@ -69,7 +69,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Serves the tenant's logo. The page links it with a version in the query, so a browser may
-/// keep it for a year; a new logo gets a new address.
+/// keep it for a year: a new logo gets a new address.
 async fn logo(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
     let not_found = || StatusCode::NOT_FOUND.into_response();
     let tenant = match domain::tenants::find_by_slug(&state.db, &slug).await {
