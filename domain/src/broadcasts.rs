@@ -11,7 +11,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use uuid::Uuid;
 
@@ -309,6 +310,8 @@ async fn queue_copies(
         let count = delivery::Entity::insert_many(copies)
             .on_conflict(
                 OnConflict::columns([delivery::Column::BroadcastId, delivery::Column::MemberId])
+                    // The predicate of the partial unique index, which the target must name.
+                    .target_and_where(Expr::col(delivery::Column::BroadcastId).is_not_null())
                     .do_nothing()
                     .to_owned(),
             )

@@ -66,12 +66,14 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
+                // Partial, so that the other mail (most of the table) adds no index entries.
                 Index::create()
                     .name("deliveries_broadcast_id_member_id_key")
                     .table(Deliveries::Table)
                     .unique()
                     .col(Deliveries::BroadcastId)
                     .col(Deliveries::MemberId)
+                    .and_where(Expr::col(Deliveries::BroadcastId).is_not_null())
                     .to_owned(),
             )
             .await
