@@ -131,6 +131,8 @@ pub enum Problem {
     },
     /// The broadcast was queued or cancelled already and cannot change.
     BroadcastNotScheduled,
+    /// The member has not confirmed the sign-up, so only the member can start their mail.
+    NotConfirmed,
     /// Not base64 text.
     NotBase64,
     /// Not a PNG, JPEG, GIF or WebP image.
@@ -334,6 +336,9 @@ impl ValidationError {
                 "「{value}」は{time_zone}では夏時間への切り替えで存在しない時刻です。1時間後など、別の時刻を指定してください。"
             ),
             Problem::BroadcastNotScheduled => "このお知らせは配信済みか取り消し済みのため、変更できません。".to_owned(),
+            Problem::NotConfirmed => format!(
+                "「{value}」はまだ本登録（確認メールのリンクを開くこと）を済ませていないため、配信を開始できません。本人が確認メールのリンクを開くと配信が始まります。"
+            ),
             Problem::NotAColor => format!(
                 "「{field}」の値「{value}」は色として読めません。#1a6b8f のように、#に続く16進数6桁で入力してください。"
             ),
@@ -464,6 +469,9 @@ impl ValidationError {
                 "\"{value}\" does not exist in {time_zone}: the clocks skip it when daylight saving time starts. Choose another time, such as an hour later."
             ),
             Problem::BroadcastNotScheduled => "This broadcast was queued or cancelled already and cannot change.".to_owned(),
+            Problem::NotConfirmed => format!(
+                "\"{value}\" has not confirmed the sign-up (opened the link in the confirmation mail) yet, so their mail cannot be started. It starts when they open that link."
+            ),
             Problem::NotAColor => format!(
                 "\"{value}\" in \"{field}\" is not a colour. Enter # followed by six hexadecimal digits, such as #1a6b8f."
             ),
@@ -561,6 +569,7 @@ impl ValidationError {
             Problem::NotALocalDateTime => "NOT_A_LOCAL_DATE_TIME",
             Problem::SkippedLocalTime { .. } => "SKIPPED_LOCAL_TIME",
             Problem::BroadcastNotScheduled => "BROADCAST_NOT_SCHEDULED",
+            Problem::NotConfirmed => "NOT_CONFIRMED",
             Problem::NotBase64 => "NOT_BASE64",
             Problem::UnsupportedImage => "UNSUPPORTED_IMAGE",
             Problem::ImageTooLarge { .. } => "IMAGE_TOO_LARGE",

@@ -352,6 +352,12 @@ pub async fn set_status(
 ) -> Result<Member> {
     let tx = crate::db::begin_write(db).await?;
     let row = find_row(&tx, tenant_id, member_id).await?;
+    // Only the member's own confirmation ends a pending sign-up: that is the double opt-in.
+    if status == MemberStatus::Active && MemberStatus::parse(&row.status) == MemberStatus::Pending {
+        return Err(
+            ValidationError::new("subscribed", Some(&row.email), Problem::NotConfirmed).into(),
+        );
+    }
     let mut active: member::ActiveModel = row.into();
     active.status = Set(status.as_str().to_owned());
     active.updated_at = Set(Utc::now());

@@ -62,8 +62,12 @@ pub struct Member {
     pub digest_hour: u8,
     /// Weekday of weekly digests, 0 = Monday.
     pub digest_weekday: u8,
-    /// `false` once the member unsubscribed; such members are not matched.
+    /// `false` once the member unsubscribed, and while a sign-up waits for its confirmation;
+    /// such members get no mail.
     pub subscribed: bool,
+    /// Whether the member signed up on the member pages and has not opened the confirmation
+    /// link yet (仮登録). Such a member cannot be subscribed by an operator.
+    pub pending_confirmation: bool,
     /// The member's conditions, keyed by profile field name, as normalised when stored.
     pub profile: Json<Value>,
     /// When the next digest is due, for daily and weekly members.
@@ -84,6 +88,7 @@ impl From<members::Member> for Member {
             digest_hour: member.digest_hour,
             digest_weekday: member.digest_weekday,
             subscribed: member.status == MemberStatus::Active,
+            pending_confirmation: member.status == MemberStatus::Pending,
             profile: Json(Value::Object(member.profile)),
             next_digest_at: member.next_digest_at,
             created_at: member.created_at,

@@ -77,7 +77,7 @@ async fn member_of(app: &TestApp, token: &str) -> Option<Value> {
     let body = app
         .graphql(
             Some(token),
-            "{ members(first: 10) { nodes { email subscribed frequency profile } } }",
+            "{ members(first: 10) { nodes { id email subscribed pendingConfirmation frequency profile } } }",
             json!({}),
         )
         .await;
@@ -156,6 +156,18 @@ async fn member_signs_up_manages_and_leaves(database: Database) {
     assert_eq!(
         pending["subscribed"], false,
         "pending until confirmed: {pending}"
+    );
+    assert_eq!(pending["pendingConfirmation"], true, "{pending}");
+    let forced = app
+        .graphql(
+            Some(&token),
+            "mutation($id: ID!) { setMemberSubscribed(id: $id, subscribed: true) { id } }",
+            json!({ "id": pending["id"] }),
+        )
+        .await;
+    assert_eq!(
+        forced["errors"][0]["extensions"]["reason"], "NOT_CONFIRMED",
+        "an operator cannot skip the double opt-in: {forced}"
     );
 
     let (status, html) = post(

@@ -208,6 +208,7 @@ pub struct Catalogue {
     pub member_status: &'static str,
     pub member_subscribed: &'static str,
     pub member_unsubscribed: &'static str,
+    pub member_pending: &'static str,
     pub member_unsubscribe: &'static str,
     pub member_resubscribe: &'static str,
     pub member_next_digest: &'static str,

@@ -206,6 +206,7 @@ pub const EN: Catalogue = Catalogue {
     member_status: "Mail",
     member_subscribed: "Subscribed",
     member_unsubscribed: "Stopped",
+    member_pending: "Awaiting confirmation",
     member_unsubscribe: "Stop mail",
     member_resubscribe: "Resume mail",
     member_next_digest: "Next digest",

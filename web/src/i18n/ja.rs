@@ -208,6 +208,7 @@ pub const JA: Catalogue = Catalogue {
     member_status: "配信",
     member_subscribed: "配信中",
     member_unsubscribed: "停止中",
+    member_pending: "仮登録（確認待ち）",
     member_unsubscribe: "配信を停止",
     member_resubscribe: "配信を再開",
     member_next_digest: "次のまとめ配信",

@@ -211,6 +211,8 @@ fn MemberSections(data: MemberData, read_only: Signal<bool>) -> impl IntoView {
         member.with(|member| {
             let status = if member.subscribed {
                 view! { <span id="member-status" class="badge badge-success">{t.member_subscribed}</span> }
+            } else if member.pending_confirmation {
+                view! { <span id="member-status" class="badge badge-warning">{t.member_pending}</span> }
             } else {
                 view! { <span id="member-status" class="badge">{t.member_unsubscribed}</span> }
             };

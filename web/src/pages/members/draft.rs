@@ -143,6 +143,7 @@ mod tests {
             digest_hour: 18,
             digest_weekday: 4,
             subscribed: true,
+            pending_confirmation: false,
             profile,
             next_digest_at: None,
             created_at: String::new(),

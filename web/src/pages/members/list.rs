@@ -179,6 +179,8 @@ fn render_table(page: &MemberPage, locale: Locale) -> impl IntoView + use<> {
             };
             let status = if member.subscribed {
                 view! { <span class="badge badge-success">{t.member_subscribed}</span> }
+            } else if member.pending_confirmation {
+                view! { <span class="badge badge-warning">{t.member_pending}</span> }
             } else {
                 view! { <span class="badge">{t.member_unsubscribed}</span> }
             };

@@ -9,7 +9,7 @@ use crate::i18n::Catalogue;
 /// Members shown per page of the list.
 pub const PAGE_SIZE: usize = 50;
 
-const MEMBER_SELECTION: &str = "id email locale frequency digestHour digestWeekday subscribed \
+const MEMBER_SELECTION: &str = "id email locale frequency digestHour digestWeekday subscribed pendingConfirmation \
      profile nextDigestAt createdAt updatedAt";
 
 /// The GraphQL enum `MailFrequency`.
@@ -65,6 +65,9 @@ pub struct Member {
     /// 0 is Monday, 6 is Sunday.
     pub digest_weekday: u8,
     pub subscribed: bool,
+    /// Signed up on the member pages without confirming yet; older servers do not send it.
+    #[serde(default)]
+    pub pending_confirmation: bool,
     /// Values keyed by profile field name, as normalised by the server.
     pub profile: Value,
     pub next_digest_at: Option<String>,
