@@ -136,7 +136,7 @@ pub async fn schedule(
         html: input.html.clone(),
         text: input.text.clone(),
     };
-    crate::outbox::templates::validate(&source)?;
+    crate::outbox::templates::check_written(&source, &tenant)?;
 
     let row = broadcast::ActiveModel {
         id: Set(Uuid::now_v7()),

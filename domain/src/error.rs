@@ -133,6 +133,10 @@ pub enum Problem {
     BroadcastNotScheduled,
     /// The member has not confirmed the sign-up, so only the member can start their mail.
     NotConfirmed,
+    /// A mail part without `{{ unsubscribe_url }}`.
+    UnsubscribeLinkMissing {
+        part: &'static str,
+    },
     /// Not base64 text.
     NotBase64,
     /// Not a PNG, JPEG, GIF or WebP image.
@@ -336,6 +340,10 @@ impl ValidationError {
                 "「{value}」は{time_zone}では夏時間への切り替えで存在しない時刻です。1時間後など、別の時刻を指定してください。"
             ),
             Problem::BroadcastNotScheduled => "このお知らせは配信済みか取り消し済みのため、変更できません。".to_owned(),
+            Problem::UnsubscribeLinkMissing { part } => format!(
+                "{}に配信停止のリンク {{{{ unsubscribe_url }}}} を入れてください。広告・宣伝メールには受信者が配信を停止できる方法の表示が必要です。",
+                template_part_ja(part)
+            ),
             Problem::NotConfirmed => format!(
                 "「{value}」はまだ本登録（確認メールのリンクを開くこと）を済ませていないため、配信を開始できません。本人が確認メールのリンクを開くと配信が始まります。"
             ),
@@ -469,6 +477,10 @@ impl ValidationError {
                 "\"{value}\" does not exist in {time_zone}: the clocks skip it when daylight saving time starts. Choose another time, such as an hour later."
             ),
             Problem::BroadcastNotScheduled => "This broadcast was queued or cancelled already and cannot change.".to_owned(),
+            Problem::UnsubscribeLinkMissing { part } => format!(
+                "Put the unsubscribe link {{{{ unsubscribe_url }}}} in the {} part. Advertising mail must show its recipients how to stop it.",
+                if *part == "html" { "HTML" } else { "text" }
+            ),
             Problem::NotConfirmed => format!(
                 "\"{value}\" has not confirmed the sign-up (opened the link in the confirmation mail) yet, so their mail cannot be started. It starts when they open that link."
             ),
@@ -570,6 +582,7 @@ impl ValidationError {
             Problem::SkippedLocalTime { .. } => "SKIPPED_LOCAL_TIME",
             Problem::BroadcastNotScheduled => "BROADCAST_NOT_SCHEDULED",
             Problem::NotConfirmed => "NOT_CONFIRMED",
+            Problem::UnsubscribeLinkMissing { .. } => "UNSUBSCRIBE_LINK_MISSING",
             Problem::NotBase64 => "NOT_BASE64",
             Problem::UnsupportedImage => "UNSUPPORTED_IMAGE",
             Problem::ImageTooLarge { .. } => "IMAGE_TOO_LARGE",

@@ -64,6 +64,34 @@ pub fn validate(source: &TemplateSource) -> Result<(), ValidationError> {
     mail::check(source).map_err(template_error)
 }
 
+/// Checks mail written for one use, a step's or a broadcast's. Every part compiles; the text
+/// part, and the HTML part when there is one, carries `{{ unsubscribe_url }}`, because the law
+/// on advertising mail (特定電子メール法) and the mailbox providers ask for a way out in the body;
+/// and the mail renders for a sample member of `tenant`, so that an unknown variable is caught
+/// now and not for every recipient at send time.
+pub fn check_written(
+    source: &TemplateSource,
+    tenant: &crate::entities::tenant::Model,
+) -> Result<(), ValidationError> {
+    validate(source)?;
+    const LINK: &str = "unsubscribe_url";
+    let parts = [("text", &source.text), ("html", &source.html)];
+    for (part, body) in parts {
+        let required = part == "text" || !body.trim().is_empty();
+        if required && !body.contains(LINK) {
+            let problem = Problem::UnsubscribeLinkMissing { part };
+            return Err(ValidationError::new(part, None, problem));
+        }
+    }
+    let locale = Locale::from_tag(&tenant.default_locale);
+    let mut context = super::context::base(tenant, "member@example.com", locale);
+    context[LINK] = serde_json::Value::from("https://example.com/u/sample");
+    mail::Template::compile(source)
+        .and_then(|template| template.render(&context))
+        .map(|_| ())
+        .map_err(template_error)
+}
+
 /// A template that does not compile or render, as a validation error of its part.
 pub fn template_error(error: mail::TemplateError) -> ValidationError {
     ValidationError::new(

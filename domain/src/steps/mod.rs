@@ -210,6 +210,18 @@ fn validate_step(input: &StepInput) -> Result<()> {
     Ok(())
 }
 
+/// Checks a step's mail for the tenant: the unsubscribe link is there and it renders.
+async fn check_mail(db: &DatabaseConnection, tenant_id: TenantId, input: &StepInput) -> Result<()> {
+    let tenant = crate::tenants::get(db, tenant_id).await?;
+    let source = mail::TemplateSource {
+        subject: input.subject.clone(),
+        html: input.html.clone(),
+        text: input.text.clone(),
+    };
+    crate::outbox::templates::check_written(&source, &tenant)?;
+    Ok(())
+}
+
 fn sequence_columns(active: &mut sequence::ActiveModel, input: &SequenceInput) {
     let (quiet_start, quiet_end) = input
         .window
@@ -392,6 +404,7 @@ pub async fn add_step(
     before: Option<Uuid>,
 ) -> Result<sequence_step::Model> {
     validate_step(&input)?;
+    check_mail(db, tenant_id, &input).await?;
     let tx = crate::db::begin_write(db).await?;
     sequence_row(&tx, tenant_id, sequence_id).await?;
     let steps = steps_of(&tx, tenant_id, sequence_id).await?;
@@ -485,6 +498,7 @@ pub async fn update_step(
     input: StepInput,
 ) -> Result<sequence_step::Model> {
     validate_step(&input)?;
+    check_mail(db, tenant_id, &input).await?;
     let tx = crate::db::begin_write(db).await?;
     let row = step_row(&tx, tenant_id, step_id).await?;
     let sequence_id = row.sequence_id;

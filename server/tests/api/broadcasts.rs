@@ -97,6 +97,26 @@ async fn broadcast_goes_out_once_at_its_time(database: Database) {
     let garbled = schedule(&app, &token, ("localSendAt", "3月20日9時")).await;
     assert_eq!(garbled["errors"][0]["extensions"]["field"], "localSendAt");
 
+    // Mistakes in the mail are refused now, not found for every recipient at send time.
+    let mut no_link = input(("localSendAt", "2030-03-21T09:00"));
+    no_link["text"] = json!("本文だけ {{ member.email }}");
+    let refused = app
+        .graphql(Some(&token), SCHEDULE, json!({ "input": no_link }))
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["reason"], "UNSUBSCRIBE_LINK_MISSING",
+        "{refused}"
+    );
+    let mut unknown = input(("localSendAt", "2030-03-21T09:00"));
+    unknown["subject"] = json!("お知らせ {{ member.nope.deep }}");
+    let refused = app
+        .graphql(Some(&token), SCHEDULE, json!({ "input": unknown }))
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["field"], "subject",
+        "{refused}"
+    );
+
     assert_eq!(queue_at(&app, tenant_id, "2030-03-19T23:59:59Z").await, 0);
     assert_eq!(queue_at(&app, tenant_id, "2030-03-20T00:00:00Z").await, 2);
     assert_eq!(queue_at(&app, tenant_id, "2030-03-20T00:00:30Z").await, 0);

@@ -547,8 +547,7 @@ async fn second_tenant_cannot_reach_first_tenants_step_mail(database: Database) 
     let first = app.sign_up("kaede").await;
     let second = app.sign_up("momiji").await;
     let sequence = json!({ "name": "秘密のステップ" });
-    let step =
-        json!({ "timing": "AFTER_PREVIOUS", "delayMinutes": 10, "subject": "s", "text": "t" });
+    let step = json!({ "timing": "AFTER_PREVIOUS", "delayMinutes": 10, "subject": "s", "text": "t {{ unsubscribe_url }}" });
     let created = app
         .graphql(
             Some(&first),

@@ -549,7 +549,7 @@ pub struct Catalogue {
     pub broadcasts_empty: &'static str,
     pub broadcasts_zone_note: fn(&str) -> String,
     pub broadcast_new_title: &'static str,
-    pub broadcast_default_text: &'static str,
+    pub mail_default_text: &'static str,
     pub broadcast_text_hint: &'static str,
     pub broadcast_send_at: fn(&str) -> String,
     pub broadcast_schedule: &'static str,

@@ -583,7 +583,7 @@ pub const EN: Catalogue = Catalogue {
     broadcasts_empty: "No broadcasts yet.",
     broadcasts_zone_note: |zone| format!("Times are in {zone}."),
     broadcast_new_title: "New broadcast",
-    broadcast_default_text: "Dear {{ member.email }},\n\n(Write your message here.)\n\nUnsubscribe: {{ unsubscribe_url }}\n",
+    mail_default_text: "Dear {{ member.email }},\n\n(Write your message here.)\n\nUnsubscribe: {{ unsubscribe_url }}\n",
     broadcast_text_hint: "You can use {{ member.email }}, {{ tenant.name }} and the unsubscribe link {{ unsubscribe_url }}. Always keep the unsubscribe link.",
     broadcast_send_at: |zone| format!("Send at ({zone})"),
     broadcast_schedule: "Schedule",

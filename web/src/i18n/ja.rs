@@ -582,7 +582,7 @@ pub const JA: Catalogue = Catalogue {
     broadcasts_empty: "お知らせ配信はまだありません。",
     broadcasts_zone_note: |zone| format!("日時は{zone}の時刻です。"),
     broadcast_new_title: "新しいお知らせ",
-    broadcast_default_text: "{{ member.email }} 様\n\n（ここに本文を書いてください）\n\n配信停止: {{ unsubscribe_url }}\n",
+    mail_default_text: "{{ member.email }} 様\n\n（ここに本文を書いてください）\n\n配信停止: {{ unsubscribe_url }}\n",
     broadcast_text_hint: "{{ member.email }}、{{ tenant.name }}、配信停止のリンク {{ unsubscribe_url }} が使えます。配信停止のリンクは必ず残してください。",
     broadcast_send_at: |zone| format!("配信日時（{zone}）"),
     broadcast_schedule: "予約する",

@@ -55,7 +55,7 @@ fn ScheduleForm(
     let i18n = use_i18n();
     let api = use_api();
     let subject = RwSignal::new(String::new());
-    let text = RwSignal::new(i18n.t().broadcast_default_text.to_owned());
+    let text = RwSignal::new(i18n.t().mail_default_text.to_owned());
     let send_at = RwSignal::new(String::new());
 
     let schedule = Action::new_local(

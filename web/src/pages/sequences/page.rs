@@ -495,7 +495,7 @@ fn AddStepForm(
     let at = RwSignal::new("10:00".to_owned());
     let delay = RwSignal::new("60".to_owned());
     let subject = RwSignal::new(String::new());
-    let text = RwSignal::new(String::new());
+    let text = RwSignal::new(i18n.t().mail_default_text.to_owned());
 
     let add = Action::new_local(
         move |(input, before_id): &(serde_json::Value, Option<String>)| {
@@ -505,7 +505,7 @@ fn AddStepForm(
             async move {
                 add_step(api, &id, input, before_id).await?;
                 subject.set(String::new());
-                text.set(String::new());
+                text.set(i18n.t().mail_default_text.to_owned());
                 before.set(None);
                 on_added();
                 Ok::<_, ApiError>(())
