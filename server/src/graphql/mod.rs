@@ -93,8 +93,46 @@ pub async fn handler(
         tracing::Span::current()
             .record("tenant.id", tracing::field::display(principal.tenant_id()));
     }
-    schema
-        .execute(request.into_inner().data(context))
-        .await
-        .into()
+    let locale = context.locale;
+    let mut response = schema.execute(request.into_inner().data(context)).await;
+    for error in &mut response.errors {
+        label_engine_error(error, locale);
+    }
+    response.into()
+}
+
+/// Gives errors that async-graphql raises itself (a malformed query, an argument of the wrong
+/// shape) the `extensions.code` every error carries: `VALIDATION` for a value that does not
+/// parse, `BAD_REQUEST` for the rest. A date-time without an offset gets a message that says
+/// how to write one, in the caller's language.
+fn label_engine_error(error: &mut async_graphql::ServerError, locale: domain::Locale) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_some() {
+        return;
+    }
+    let is_value = error.message.starts_with("Failed to parse")
+        || error.message.starts_with("Invalid value for argument");
+    extensions.set(
+        "code",
+        if is_value {
+            "VALIDATION"
+        } else {
+            "BAD_REQUEST"
+        },
+    );
+    if error.message.contains("\"DateTime\"") {
+        let mut message = locale
+            .pick(
+                "日時は 2025-03-20T09:00:00+09:00 のように、時差（+09:00 や Z）をつけて指定してください。",
+                "Write date-times with an offset, such as 2025-03-20T09:00:00+09:00 (or Z for UTC).",
+            )
+            .to_owned();
+        if error.message.contains("BroadcastInput") {
+            message.push_str(locale.pick(
+                "事業者のタイムゾーンの時刻で指定する場合は localSendAt を使います。",
+                " To give a time in the business's time zone, use localSendAt.",
+            ));
+        }
+        error.message = message;
+    }
 }

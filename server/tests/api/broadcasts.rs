@@ -62,7 +62,12 @@ async fn broadcast_goes_out_once_at_its_time(database: Database) {
 
     let no_offset = schedule(&app, &token, ("sendAt", "2030-03-20T09:00:00")).await;
     assert!(no_offset["data"].is_null(), "{no_offset}");
-    assert!(!no_offset["errors"].is_null(), "{no_offset}");
+    assert_eq!(error_code(&no_offset), "VALIDATION", "{no_offset}");
+    let message = no_offset["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("時差") && message.contains("localSendAt"),
+        "{message}"
+    );
 
     let with_offset = schedule(&app, &token, ("sendAt", "2030-03-20T09:00:00+09:00")).await;
     let first = &with_offset["data"]["scheduleBroadcast"];
