@@ -89,7 +89,10 @@ pub fn resolve_send_at(
         .into()),
         (Some(instant), None) => Ok(instant),
         (None, None) | (None, Some("")) => {
-            Err(ValidationError::new("sendAt", None, Problem::Required).into())
+            let problem = Problem::OneOfRequired {
+                other: "localSendAt",
+            };
+            Err(ValidationError::new("sendAt", None, problem).into())
         }
         (None, Some(local)) => {
             let naive = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M")
@@ -122,8 +125,12 @@ pub async fn schedule(
     let zone = schedule::time_zone(&tenant.time_zone);
     let send_at = resolve_send_at(input.send_at, input.local_send_at.as_deref(), zone)?;
     if send_at + GRACE < now {
-        let local = send_at.with_timezone(&zone).to_rfc3339();
-        return Err(ValidationError::new("sendAt", Some(&local), Problem::InThePast).into());
+        // Named as the caller gave it.
+        let (field, value) = match input.local_send_at.as_deref() {
+            Some(local) => ("localSendAt", local.trim().to_owned()),
+            None => ("sendAt", send_at.with_timezone(&zone).to_rfc3339()),
+        };
+        return Err(ValidationError::new(field, Some(&value), Problem::InThePast).into());
     }
     if input.subject.trim().is_empty() {
         return Err(ValidationError::new("subject", None, Problem::Required).into());
@@ -378,7 +385,7 @@ mod tests {
         );
         let neither = resolve_send_at(None, None, tokyo);
         assert!(
-            matches!(&neither, Err(Error::Validation(v)) if v.problem == Problem::Required),
+            matches!(&neither, Err(Error::Validation(v)) if matches!(v.problem, Problem::OneOfRequired { .. })),
             "{neither:?}"
         );
         let garbled = resolve_send_at(None, Some("3月20日 9時"), tokyo);

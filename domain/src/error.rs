@@ -133,6 +133,10 @@ pub enum Problem {
     BroadcastNotScheduled,
     /// The member has not confirmed the sign-up, so only the member can start their mail.
     NotConfirmed,
+    /// Neither this field nor `other` was given; one of them is needed.
+    OneOfRequired {
+        other: &'static str,
+    },
     /// A mail part without `{{ unsubscribe_url }}`.
     UnsubscribeLinkMissing {
         part: &'static str,
@@ -334,12 +338,15 @@ impl ValidationError {
                 "「{field}」の「{value}」はすでに過ぎています。これから先の日時を指定してください。"
             ),
             Problem::NotALocalDateTime => format!(
-                "「{field}」の値「{value}」を日時として読めません。2025-03-20T09:00 のように、日付と時刻をTでつないで入力してください。"
+                "「{field}」の値「{value}」を日時として読めません。2025-03-20T09:00 のように、実在する日付と時刻をTでつないで入力してください。"
             ),
             Problem::SkippedLocalTime { time_zone } => format!(
                 "「{value}」は{time_zone}では夏時間への切り替えで存在しない時刻です。1時間後など、別の時刻を指定してください。"
             ),
             Problem::BroadcastNotScheduled => "このお知らせは配信済みか取り消し済みのため、変更できません。".to_owned(),
+            Problem::OneOfRequired { other } => {
+                format!("「{field}」か「{}」のどちらかを指定してください。", form_label(other, Locale::Ja).unwrap_or(other))
+            }
             Problem::UnsubscribeLinkMissing { part } => format!(
                 "{}に配信停止のリンク {{{{ unsubscribe_url }}}} を入れてください。広告・宣伝メールには受信者が配信を停止できる方法の表示が必要です。",
                 template_part_ja(part)
@@ -471,12 +478,15 @@ impl ValidationError {
                 "\"{value}\" in \"{field}\" has passed already. Choose a time in the future."
             ),
             Problem::NotALocalDateTime => format!(
-                "\"{value}\" in \"{field}\" is not a date and time. Write the date and the time joined by T, such as 2025-03-20T09:00."
+                "\"{value}\" in \"{field}\" is not a date and time. Write a real date and a time joined by T, such as 2025-03-20T09:00."
             ),
             Problem::SkippedLocalTime { time_zone } => format!(
                 "\"{value}\" does not exist in {time_zone}: the clocks skip it when daylight saving time starts. Choose another time, such as an hour later."
             ),
             Problem::BroadcastNotScheduled => "This broadcast was queued or cancelled already and cannot change.".to_owned(),
+            Problem::OneOfRequired { other } => {
+                format!("Give either \"{field}\" or \"{}\".", form_label(other, Locale::En).unwrap_or(other))
+            }
             Problem::UnsubscribeLinkMissing { part } => format!(
                 "Put the unsubscribe link {{{{ unsubscribe_url }}}} in the {} part. Advertising mail must show its recipients how to stop it.",
                 if *part == "html" { "HTML" } else { "text" }
@@ -583,6 +593,7 @@ impl ValidationError {
             Problem::BroadcastNotScheduled => "BROADCAST_NOT_SCHEDULED",
             Problem::NotConfirmed => "NOT_CONFIRMED",
             Problem::UnsubscribeLinkMissing { .. } => "UNSUBSCRIBE_LINK_MISSING",
+            Problem::OneOfRequired { .. } => "ONE_OF_REQUIRED",
             Problem::NotBase64 => "NOT_BASE64",
             Problem::UnsupportedImage => "UNSUPPORTED_IMAGE",
             Problem::ImageTooLarge { .. } => "IMAGE_TOO_LARGE",
@@ -619,7 +630,14 @@ fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
         "consent" => ("メール受信への同意", "consent to receive mail"),
         "currentPassword" => ("現在のパスワード", "current password"),
         "timeZone" => ("タイムゾーン", "time zone"),
-        "sendAt" | "localSendAt" => ("配信日時", "send time"),
+        "sendAt" => (
+            "配信日時（時差つき、sendAt）",
+            "send time with offset (sendAt)",
+        ),
+        "localSendAt" => (
+            "配信日時（事業者のタイムゾーン、localSendAt）",
+            "local send time (localSendAt)",
+        ),
         _ => return None,
     };
     Some(locale.pick(ja, en))

@@ -99,6 +99,10 @@ async fn broadcast_goes_out_once_at_its_time(database: Database) {
         past["errors"][0]["extensions"]["reason"], "IN_THE_PAST",
         "{past}"
     );
+    assert_eq!(
+        past["errors"][0]["extensions"]["field"], "localSendAt",
+        "named as given: {past}"
+    );
     let garbled = schedule(&app, &token, ("localSendAt", "3月20日9時")).await;
     assert_eq!(garbled["errors"][0]["extensions"]["field"], "localSendAt");
 
