@@ -148,28 +148,37 @@ impl Branding {
     }
 }
 
-/// Reads an optional colour field: empty or absent means "Tayori's colour".
-fn color_field(field: &str, value: Option<&str>) -> Result<Option<Color>> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => Color::parse(text)
+/// Reads a colour field: empty means "Tayori's colour".
+fn color_field(field: &str, value: &str) -> Result<Option<Color>> {
+    match value.trim() {
+        "" => Ok(None),
+        text => Color::parse(text)
             .map(Some)
             .ok_or_else(|| ValidationError::new(field, Some(text), Problem::NotAColor).into()),
     }
 }
 
-/// Sets the tenant's two colours; none resets a colour to Tayori's.
+/// Sets the tenant's colours. `None` leaves a colour as it is; an empty text resets it to
+/// Tayori's.
 pub async fn set_colors(
     db: &DatabaseConnection,
     tenant_id: TenantId,
     brand_color: Option<&str>,
     header_color: Option<&str>,
 ) -> Result<tenant::Model> {
-    let brand = color_field("brandColor", brand_color)?;
-    let header = color_field("headerColor", header_color)?;
+    let brand = brand_color
+        .map(|text| color_field("brandColor", text))
+        .transpose()?;
+    let header = header_color
+        .map(|text| color_field("headerColor", text))
+        .transpose()?;
     let mut active: tenant::ActiveModel = tenants::get(db, tenant_id).await?.into();
-    active.brand_color = Set(brand.map(Color::hex));
-    active.header_color = Set(header.map(Color::hex));
+    if let Some(brand) = brand {
+        active.brand_color = Set(brand.map(Color::hex));
+    }
+    if let Some(header) = header {
+        active.header_color = Set(header.map(Color::hex));
+    }
     let tenant = active.update(db).await?;
     tracing::info!(tenant.id = %tenant_id, "brand colours set");
     Ok(tenant)

@@ -1,6 +1,8 @@
 //! The caller's tenant and its operators.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use domain::{Permission, Principal, branding, entities, operators, tenants};
 use secrecy::SecretString;
@@ -287,21 +289,28 @@ impl TenantMutation {
             .into())
     }
 
-    /// Sets the colours of the member pages as `#rrggbb` (or `#rgb`). Null or an empty string
-    /// keeps Tayori's colour. Text on each colour is chosen for contrast, and links are
-    /// darkened where the colour is too light to read on white.
+    /// Sets the colours of the member pages as `#rrggbb` (or `#rgb`). A colour left out stays
+    /// as it is; null or an empty string returns it to Tayori's. Text on each colour is chosen
+    /// for contrast, and links are darkened where the colour is too light to read on white.
     async fn set_brand_colors(
         &self,
         ctx: &Context<'_>,
-        brand_color: Option<String>,
-        header_color: Option<String>,
+        brand_color: MaybeUndefined<String>,
+        header_color: MaybeUndefined<String>,
     ) -> ApiResult<Tenant> {
         let tenant_id = ctx.authorize(Permission::WriteSchema)?;
+        // Left out: keep; null: reset (as an empty text); a value: set.
+        let change = |value: &MaybeUndefined<String>| match value {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(String::new()),
+            MaybeUndefined::Value(text) => Some(text.clone()),
+        };
+        let (brand, header) = (change(&brand_color), change(&header_color));
         Ok(branding::set_colors(
             &ctx.state().db,
             tenant_id,
-            brand_color.as_deref(),
-            header_color.as_deref(),
+            brand.as_deref(),
+            header.as_deref(),
         )
         .await
         .api(ctx)?

@@ -505,6 +505,17 @@ async fn member_pages_wear_the_tenants_logo_and_colours(database: Database) {
         .as_str()
         .unwrap()
         .to_owned();
+    let one = app
+        .graphql(
+            Some(&token),
+            "mutation { setBrandColors(headerColor: \"#123\") { brandColor headerColor } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        one["data"]["setBrandColors"]["brandColor"], "#ffd400",
+        "a colour left out stays: {one}"
+    );
     assert!(
         logo_url.contains(&format!("/m/{SLUG}/logo?v=")),
         "{logo_url}"
@@ -530,7 +541,7 @@ async fn member_pages_wear_the_tenants_logo_and_colours(database: Database) {
     let removed = app
         .graphql(
             Some(&token),
-            "mutation { removeLogo { logoUrl } setBrandColors { brandColor } }",
+            "mutation { removeLogo { logoUrl } setBrandColors(brandColor: null, headerColor: \"\") { brandColor } }",
             json!({}),
         )
         .await;
