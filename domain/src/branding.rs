@@ -210,21 +210,23 @@ pub async fn set_logo(
     const FIELD: &str = "image";
     let text = image_base64.trim();
     let text = text.split_once(";base64,").map_or(text, |(_, data)| data);
-    let too_large = || {
+    let too_large = |bytes: usize| {
         let problem = Problem::ImageTooLarge {
             max_kib: MAX_LOGO_KIB,
+            size_kib: bytes.div_ceil(1024),
         };
         ValidationError::new(FIELD, None, problem)
     };
     // Checked before decoding so that an oversized upload is not decoded at all.
-    if text.len() / 4 * 3 > MAX_LOGO_KIB * 1024 + 2 {
-        return Err(too_large().into());
+    let estimate = text.len() / 4 * 3;
+    if estimate > MAX_LOGO_KIB * 1024 + 2 {
+        return Err(too_large(estimate).into());
     }
     let image = base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
         .map_err(|_| ValidationError::new(FIELD, None, Problem::NotBase64))?;
     if image.len() > MAX_LOGO_KIB * 1024 {
-        return Err(too_large().into());
+        return Err(too_large(image.len()).into());
     }
     let content_type = image_type(&image)
         .ok_or_else(|| ValidationError::new(FIELD, None, Problem::UnsupportedImage))?;

@@ -148,6 +148,7 @@ pub enum Problem {
     /// The image is over `max_kib` KiB.
     ImageTooLarge {
         max_kib: usize,
+        size_kib: usize,
     },
     NotText,
     NotTags,
@@ -355,14 +356,14 @@ impl ValidationError {
                 "「{value}」はまだ本登録（確認メールのリンクを開くこと）を済ませていないため、配信を開始できません。本人が確認メールのリンクを開くと配信が始まります。"
             ),
             Problem::NotAColor => format!(
-                "「{field}」の値「{value}」は色として読めません。#1a6b8f のように、#に続く16進数6桁で入力してください。"
+                "「{field}」の値「{value}」は色として読めません。#1a6b8f のように、#に続く16進数6桁（#fd4 のような3桁も可）で入力してください。"
             ),
             Problem::NotBase64 => format!("「{field}」はBase64で符号化した画像データで指定してください。"),
             Problem::UnsupportedImage => format!(
                 "「{field}」の画像の形式に対応していません。PNG、JPEG、GIF、WebPのいずれかを選んでください（SVGは使えません）。"
             ),
-            Problem::ImageTooLarge { max_kib } => format!(
-                "「{field}」の画像が大きすぎます。{max_kib}KB以下に縮小してから、もう一度アップロードしてください。"
+            Problem::ImageTooLarge { max_kib, size_kib } => format!(
+                "「{field}」の画像（{size_kib}KB）が大きすぎます。{max_kib}KB以下に縮小してから、もう一度アップロードしてください。"
             ),
             Problem::UnknownTimeZone => format!(
                 "タイムゾーン「{value}」は見つかりません。IANAの名前で入力してください。例: Asia/Tokyo、America/Los_Angeles"
@@ -495,14 +496,14 @@ impl ValidationError {
                 "\"{value}\" has not confirmed the sign-up (opened the link in the confirmation mail) yet, so their mail cannot be started. It starts when they open that link."
             ),
             Problem::NotAColor => format!(
-                "\"{value}\" in \"{field}\" is not a colour. Enter # followed by six hexadecimal digits, such as #1a6b8f."
+                "\"{value}\" in \"{field}\" is not a colour. Enter # followed by six hexadecimal digits, such as #1a6b8f (three, as in #fd4, also work)."
             ),
             Problem::NotBase64 => format!("\"{field}\" must be image data encoded as base64."),
             Problem::UnsupportedImage => format!(
                 "The image in \"{field}\" is not in a supported format. Choose a PNG, JPEG, GIF or WebP file (SVG is not accepted)."
             ),
-            Problem::ImageTooLarge { max_kib } => format!(
-                "The image in \"{field}\" is too large. Shrink it to {max_kib} KB or less and upload it again."
+            Problem::ImageTooLarge { max_kib, size_kib } => format!(
+                "The image in \"{field}\" ({size_kib} KB) is too large. Shrink it to {max_kib} KB or less and upload it again."
             ),
             Problem::UnknownTimeZone => format!(
                 "The time zone \"{value}\" was not found. Enter an IANA name such as Asia/Tokyo or America/Los_Angeles."
@@ -630,6 +631,7 @@ fn form_label(field: &str, locale: Locale) -> Option<&'static str> {
         "consent" => ("メール受信への同意", "consent to receive mail"),
         "currentPassword" => ("現在のパスワード", "current password"),
         "timeZone" => ("タイムゾーン", "time zone"),
+        "frequency" => ("配信頻度", "mail frequency"),
         "sendAt" => (
             "配信日時（時差つき、sendAt）",
             "send time with offset (sendAt)",

@@ -370,8 +370,21 @@ async fn member_signs_up_manages_and_leaves(database: Database) {
         .await
         .unwrap();
     assert!(response.text().await.unwrap().contains("account-form"));
-    let (status, _) = post(&app, "logout", &[("csrf", &csrf), ("everywhere", "yes")]).await;
-    assert_eq!(status, StatusCode::OK);
+    let response = app
+        .client
+        .post(page_url(&app, "logout"))
+        .form(&[("csrf", csrf.as_str()), ("everywhere", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.starts_with("tayori_member_") && value.contains("Max-Age=0"));
+    assert!(cleared, "logging out drops the session cookie");
     let response = other.get(page_url(&app, "account")).send().await.unwrap();
     assert!(
         response.text().await.unwrap().contains("login-form"),

@@ -110,6 +110,9 @@ struct Visit {
     csrf: String,
     new_csrf: bool,
     session: Option<String>,
+    /// The member page the request came from (from `Referer`, sent for same-origin requests),
+    /// as a path under `/m/{slug}/`.
+    came_from: Option<String>,
 }
 
 impl Visit {
@@ -140,12 +143,23 @@ impl Visit {
         };
         let csrf = cookie(headers, CSRF_COOKIE);
         let new_csrf = csrf.is_none();
+        let prefix = format!("/m/{}/", tenant.slug);
+        let came_from = headers
+            .get(header::REFERER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|referer| {
+                referer
+                    .find(&prefix)
+                    .map(|start| referer[start..].to_owned())
+            })
+            .filter(|path| !path.contains(['"', '<', '>']));
         Ok(Self {
             tenant,
             locale,
             csrf: csrf.unwrap_or_else(domain::auth::tokens::random_token),
             new_csrf,
             session: cookie(headers, &session_cookie_name(slug)),
+            came_from,
         })
     }
 
@@ -187,7 +201,18 @@ impl Visit {
                 "This form has expired. Reload the page and try again.",
             )
         };
-        Err(plain(StatusCode::FORBIDDEN, self.locale, ja, en))
+        let back = self.came_from.clone().unwrap_or_else(|| self.path("login"));
+        let body = format!(
+            "{}<p><a class=\"next-link\" href=\"{}\">{}</a></p>",
+            notice("error", pick(self.locale, ja, en)),
+            escape(&back),
+            escape(self.t("フォームに戻る", "Back to the form")),
+        );
+        Err(self.page(
+            StatusCode::FORBIDDEN,
+            self.t("送信できませんでした", "The form was not sent"),
+            &body,
+        ))
     }
 
     /// Renders a page, setting the CSRF cookie when the browser had none.
@@ -270,6 +295,19 @@ impl Visit {
     )]
     fn limit<T>(&self, result: domain::error::Result<T>) -> Result<T, Response> {
         result.map_err(|error| internal(self.locale, &error))
+    }
+
+    /// Tells the browser to drop the session cookie, whose session has ended.
+    fn without_session_cookie(&self, mut response: Response) -> Response {
+        let cookie = format!(
+            "{}=; Path=/m/{}/; HttpOnly; SameSite=Lax; Max-Age=0",
+            session_cookie_name(&self.tenant.slug),
+            self.tenant.slug,
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
     }
 
     fn login_redirect(&self) -> Response {
@@ -1011,13 +1049,14 @@ async fn logout(
             return internal(visit.locale, &error);
         }
     }
-    visit.message_page(
+    let page = visit.message_page(
         StatusCode::OK,
         visit.t("ログアウト", "Logged out"),
         "success",
         visit.t("ログアウトしました。", "You are logged out."),
         Some(("login", visit.t("ログイン", "Log in"))),
-    )
+    );
+    visit.without_session_cookie(page)
 }
 
 async fn unsubscribe(
@@ -1084,11 +1123,12 @@ async fn delete(
             "Your account and its data were deleted.",
         ),
     );
-    visit.page(
+    let page = visit.page(
         StatusCode::OK,
         visit.t("退会しました", "Account deleted"),
         &body,
-    )
+    );
+    visit.without_session_cookie(page)
 }
 
 fn reset_request_form(visit: &Visit) -> String {
