@@ -55,6 +55,10 @@ pub fn verify(secrets: &SecretBox, token: &str) -> Option<Uuid> {
 pub struct Subscription {
     pub tenant_id: TenantId,
     pub tenant_name: String,
+    /// The tenant, for its logo and colours; `None` if it was deleted meanwhile.
+    pub tenant: Option<tenant::Model>,
+    /// The language the mail was written in, which the page uses too.
+    pub locale: crate::Locale,
     /// The address, partly hidden: `ta***@example.jp`.
     pub masked_address: String,
     pub already_unsubscribed: bool,
@@ -82,7 +86,9 @@ pub async fn find(
             .is_empty();
     Ok(Some(Subscription {
         tenant_id,
-        tenant_name: owner.name,
+        tenant_name: owner.name.clone(),
+        tenant: Some(owner),
+        locale: crate::Locale::from_tag(&mail.locale),
         masked_address: mask(&mail.to_address),
         already_unsubscribed: already,
     }))
@@ -137,7 +143,9 @@ pub async fn apply(
     let owner = tenant::Entity::find_by_id(mail.tenant_id).one(db).await?;
     Ok(Some(Subscription {
         tenant_id,
-        tenant_name: owner.map(|t| t.name).unwrap_or_default(),
+        tenant_name: owner.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+        tenant: owner,
+        locale: crate::Locale::from_tag(&mail.locale),
         masked_address: mask(&mail.to_address),
         already_unsubscribed: true,
     }))

@@ -1,7 +1,7 @@
 //! The HTTP surface: routes and the middleware every request passes through.
 
 mod health;
-mod member_pages;
+pub(crate) mod member_pages;
 mod static_files;
 mod unsubscribe;
 mod webhooks;

@@ -12,7 +12,10 @@ use domain::{
     sending::unsubscribe::{self, Subscription},
 };
 
-use crate::AppState;
+use crate::{
+    AppState,
+    http::member_pages::html::{Masthead, layout},
+};
 
 pub async fn show(
     State(state): State<AppState>,
@@ -21,7 +24,10 @@ pub async fn show(
 ) -> Response {
     let locale = locale_of(&headers);
     match unsubscribe::find(&state.db, &state.sending.secrets, &token).await {
-        Ok(Some(subscription)) => page(StatusCode::OK, locale, &confirm(&subscription, locale)),
+        Ok(Some(subscription)) => {
+            let page = confirm(&subscription, subscription.locale);
+            branded(StatusCode::OK, &subscription, page)
+        }
         Ok(None) => not_found(locale),
         Err(error) => failure(locale, &error),
     }
@@ -34,7 +40,10 @@ pub async fn apply(
 ) -> Response {
     let locale = locale_of(&headers);
     match unsubscribe::apply(&state.db, &state.sending.secrets, &token).await {
-        Ok(Some(subscription)) => page(StatusCode::OK, locale, &done(&subscription, locale)),
+        Ok(Some(subscription)) => {
+            let page = done(&subscription, subscription.locale);
+            branded(StatusCode::OK, &subscription, page)
+        }
         Ok(None) => not_found(locale),
         Err(error) => failure(locale, &error),
     }
@@ -47,47 +56,54 @@ fn locale_of(headers: &HeaderMap) -> Locale {
         .map_or(Locale::Ja, Locale::from_accept_language)
 }
 
-fn confirm(subscription: &Subscription, locale: Locale) -> String {
+/// Returns the title and body of the page that asks before unsubscribing.
+fn confirm(subscription: &Subscription, locale: Locale) -> (&'static str, String) {
     let tenant = escape(&subscription.tenant_name);
     let address = escape(&subscription.masked_address);
     if subscription.already_unsubscribed {
         return match locale {
-            Locale::Ja => format!(
-                "<h1>配信停止済みです</h1><p>{address} への{tenant}からのメールは既に停止しています。</p>"
+            Locale::Ja => (
+                "配信停止済みです",
+                format!("<p>{address} への{tenant}からのメールは既に停止しています。</p>"),
             ),
-            Locale::En => format!(
-                "<h1>Already unsubscribed</h1><p>{tenant} no longer sends mail to {address}.</p>"
+            Locale::En => (
+                "Already unsubscribed",
+                format!("<p>{tenant} no longer sends mail to {address}.</p>"),
             ),
         };
     }
     let (title, text, button) = match locale {
         Locale::Ja => (
-            "メール配信の停止".to_owned(),
+            "メール配信の停止",
             format!("{tenant}から {address} へのメールをすべて停止します。"),
             "配信を停止する",
         ),
         Locale::En => (
-            "Unsubscribe".to_owned(),
+            "Unsubscribe",
             format!("Stop all mail from {tenant} to {address}."),
             "Unsubscribe",
         ),
     };
-    format!(
-        "<h1>{title}</h1><p>{text}</p>\
-         <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-         <button type=\"submit\" style=\"padding:0.6em 1.4em;font-size:1rem\">{button}</button></form>"
-    )
+    let body = format!(
+        "<p>{text}</p>\
+         <form method=\"post\" class=\"card\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\" class=\"button-primary\">{button}</button></form>"
+    );
+    (title, body)
 }
 
-fn done(subscription: &Subscription, locale: Locale) -> String {
+/// Returns the title and body of the page after unsubscribing.
+fn done(subscription: &Subscription, locale: Locale) -> (&'static str, String) {
     let tenant = escape(&subscription.tenant_name);
     let address = escape(&subscription.masked_address);
     match locale {
-        Locale::Ja => format!(
-            "<h1>配信を停止しました</h1><p>{tenant}から {address} へのメールは今後送信されません。</p>"
+        Locale::Ja => (
+            "配信を停止しました",
+            format!("<p>{tenant}から {address} へのメールは今後送信されません。</p>"),
         ),
-        Locale::En => format!(
-            "<h1>You are unsubscribed</h1><p>{tenant} will send no more mail to {address}.</p>"
+        Locale::En => (
+            "You are unsubscribed",
+            format!("<p>{tenant} will send no more mail to {address}.</p>"),
         ),
     }
 }
@@ -107,6 +123,24 @@ fn failure(locale: Locale, error: &domain::Error) -> Response {
         "<h1>Something went wrong</h1><p>Please try again in a few minutes.</p>",
     );
     page(StatusCode::SERVICE_UNAVAILABLE, locale, body)
+}
+
+/// Renders a page of a known mail in the mail's language, under the tenant's logo and colours.
+fn branded(
+    status: StatusCode,
+    subscription: &Subscription,
+    (title, body): (&str, String),
+) -> Response {
+    let masthead = match &subscription.tenant {
+        Some(tenant) => Masthead::of(tenant),
+        None => Masthead::plain(),
+    };
+    let html = layout(subscription.locale, &masthead, title, &body).replacen(
+        "<meta charset=\"utf-8\">",
+        "<meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">",
+        1,
+    );
+    (status, Html(html)).into_response()
 }
 
 fn page(status: StatusCode, locale: Locale, body: &str) -> Response {

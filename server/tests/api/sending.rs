@@ -289,7 +289,12 @@ async fn sent_mail_is_signed_and_unsubscribes_in_one_click(database: Database) {
         .to_owned();
     let page = app.client.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<form method=\"post\""), "{html}");
+    assert!(
+        html.contains("id=\"tenant-name\"") && html.contains("noindex"),
+        "the page carries the tenant's masthead: {html}"
+    );
     assert_eq!(subscribed(&app, &token, &member).await, true);
     for _ in 0..2 {
         let response = reqwest::Client::builder()

@@ -8,7 +8,7 @@
 //! scoped to the tenant's path. Sign-up, login and reset requests are rate limited per client
 //! address, and their responses never reveal whether an address is registered.
 
-mod html;
+pub(crate) mod html;
 
 use axum::{
     Form, Router,
