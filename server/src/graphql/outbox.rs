@@ -366,6 +366,10 @@ impl OutboxQuery {
     /// Deliveries, newest first, optionally of one member, in one state, of one step-mail
     /// sequence or of one broadcast.
     #[graphql(complexity = "first.clamp(1, 200) as usize * child_complexity")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each argument is a filter of the GraphQL field"
+    )]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
