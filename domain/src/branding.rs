@@ -199,8 +199,8 @@ fn image_type(image: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Stores `image_base64` as the tenant's logo. It holds the file's bytes in standard base64, as
-/// a browser's `FileReader` or `base64 -w0` gives them; a `data:` URL prefix is accepted.
+/// Stores `image_base64` as the tenant's logo: the file's bytes in standard base64, as a
+/// browser's `FileReader` or `base64 -w0` gives them. A `data:` URL prefix is accepted.
 pub async fn set_logo(
     db: &DatabaseConnection,
     tenant_id: TenantId,

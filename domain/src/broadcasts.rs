@@ -5,7 +5,7 @@
 //! When a broadcast falls due, the reconciler calls [`queue_due`], which claims it (`queuing`),
 //! inserts one queued delivery per subscribed member and marks it `queued`. A unique index on
 //! (broadcast, member) lets a crashed or concurrent run start again without sending anyone a
-//! second copy; the outbox renders and sends the copies like any other mail.
+//! second copy. The outbox renders and sends the copies like any other mail.
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;

@@ -64,11 +64,11 @@ pub fn validate(source: &TemplateSource) -> Result<(), ValidationError> {
     mail::check(source).map_err(template_error)
 }
 
-/// Checks mail written for one use, a step's or a broadcast's. Every part compiles; the text
-/// part, and the HTML part when there is one, carries `{{ unsubscribe_url }}`, because the law
-/// on advertising mail (特定電子メール法) and the mailbox providers ask for a way out in the body;
-/// and the mail renders for a sample member of `tenant`, so that an unknown variable is caught
-/// now and not for every recipient at send time.
+/// Checks mail written for one use, a step's or a broadcast's. Every part must compile. The
+/// text part, and the HTML part when there is one, must carry `{{ unsubscribe_url }}`: the law
+/// on advertising mail (特定電子メール法) and the mailbox providers ask for a way out in the
+/// body. The mail must render for a sample member of `tenant`, so that an unknown variable is
+/// caught now and not for every recipient at send time.
 pub fn check_written(
     source: &TemplateSource,
     tenant: &crate::entities::tenant::Model,

@@ -103,8 +103,8 @@ pub async fn handler(
 
 /// Gives errors that async-graphql raises itself (a malformed query, an argument of the wrong
 /// shape) the `extensions.code` every error carries: `VALIDATION` for a value that does not
-/// parse, `BAD_REQUEST` for the rest. A date-time without an offset gets a message that says
-/// how to write one, in the caller's language.
+/// parse, `BAD_REQUEST` for the rest. A date-time without an offset gets a message, in the
+/// caller's language, with an example of one written correctly.
 fn label_engine_error(error: &mut async_graphql::ServerError, locale: domain::Locale) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_some() {

@@ -56,7 +56,7 @@ fn locale_of(headers: &HeaderMap) -> Locale {
         .map_or(Locale::Ja, Locale::from_accept_language)
 }
 
-/// Returns the title and body of the page that asks before unsubscribing.
+/// Returns the title and body of the confirmation page shown before unsubscribing.
 fn confirm(subscription: &Subscription, locale: Locale) -> (&'static str, String) {
     let tenant = escape(&subscription.tenant_name);
     let address = escape(&subscription.masked_address);
