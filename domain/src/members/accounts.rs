@@ -73,6 +73,32 @@ pub struct Links {
     pub login: String,
 }
 
+/// Lists every problem of a sign-up's address, password and conditions at once, so that the
+/// form can show them together. [`sign_up`] checks the same and stops at the first.
+pub async fn signup_problems(
+    db: &DatabaseConnection,
+    tenant_id: TenantId,
+    input: &Signup,
+) -> Result<Vec<crate::ValidationError>> {
+    let tenant = tenants::get(db, tenant_id).await?;
+    let fields = profile_fields::get(db, tenant_id).await?;
+    let member_input = MemberInput {
+        email: input.email.clone(),
+        locale: Some(input.locale),
+        frequency: Some(input.frequency),
+        digest_hour: None,
+        digest_weekday: None,
+        profile: input.profile.clone(),
+    };
+    let mut problems = validate(&fields, &tenant, &member_input)
+        .err()
+        .unwrap_or_default();
+    if let Err(problem) = validate_password(&input.password) {
+        problems.push(problem);
+    }
+    Ok(problems)
+}
+
 /// Registers a member as pending and queues the confirmation mail. A known address gets a
 /// notice mail with the login and reset links instead, and the caller cannot tell the two
 /// cases apart.

@@ -129,6 +129,23 @@ async fn member_signs_up_manages_and_leaves(database: Database) {
         html.contains("value=\"shibuya\" checked"),
         "entries are kept: {html}"
     );
+    let (status, html) = post(
+        &app,
+        "signup",
+        &[
+            ("csrf", csrf.as_str()),
+            ("email", "taro@@example"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for part in ["メール受信への同意", "taro@@example", "パスワード"] {
+        assert!(
+            html.contains(part),
+            "every problem is listed at once, {part}: {html}"
+        );
+    }
     let mut bad_rent = signup.to_vec();
     bad_rent.retain(|(name, _)| *name != "p.max_rent");
     bad_rent.extend([("consent", "yes"), ("p.max_rent", "安い")]);

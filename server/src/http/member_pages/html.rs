@@ -195,6 +195,21 @@ pub fn frequency_select(current: &str, locale: Locale) -> String {
 }
 
 /// Lists the problem of a rejected form, or nothing.
+/// Renders the messages of several errors as one alert, a list when there are more than one.
+pub fn form_errors(errors: &[domain::Error], locale: Locale) -> String {
+    match errors {
+        [] => String::new(),
+        [error] => form_error(Some(error), locale),
+        many => {
+            let items: String = many
+                .iter()
+                .map(|error| format!("<li>{}</li>", escape(&error_message(error, locale))))
+                .collect();
+            format!("<div class=\"notice error\" role=\"alert\"><ul>{items}</ul></div>")
+        }
+    }
+}
+
 pub fn form_error(error: Option<&domain::Error>, locale: Locale) -> String {
     error.map_or_else(String::new, |error| {
         notice("error", &error_message(error, locale))

@@ -32,7 +32,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use self::html::{
-    Masthead, csrf_input, escape, form_error, frequency_select, input, layout, notice, pick,
+    Masthead, csrf_input, escape, form_error, form_errors, frequency_select, input, layout, notice,
+    pick,
 };
 use crate::AppState;
 
@@ -480,7 +481,7 @@ fn signup_form(
     visit: &Visit,
     fields: &[profile_fields::ProfileField],
     form: &[(String, String)],
-    error: Option<&domain::Error>,
+    errors: &[domain::Error],
 ) -> String {
     let locale = visit.locale;
     let profile = profile_of(form, fields);
@@ -494,7 +495,7 @@ fn signup_form(
          <label class=\"checkbox\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required{consented}> {consent}</label>\
          <div class=\"toolbar\"><button type=\"submit\" class=\"button-primary\">{submit}</button></div></form>\
          <p><a href=\"{login}\">{have_account}</a></p>",
-        error = form_error(error, locale),
+        error = form_errors(errors, locale),
         action = visit.path("signup"),
         csrf = csrf_input(&visit.csrf),
         email = input(
@@ -545,7 +546,7 @@ async fn signup_page(
             .await
             .map_err(|error| internal(visit.locale, &error))
     );
-    let body = signup_form(&visit, &fields, &[], None);
+    let body = signup_form(&visit, &fields, &[], &[]);
     visit.page(StatusCode::OK, visit.t("会員登録", "Sign up"), &body)
 }
 
@@ -573,27 +574,41 @@ async fn signup(
             .map_err(|error| internal(visit.locale, &error))
     );
     let title = visit.t("会員登録", "Sign up");
+    // Every problem of the form is shown at once, each named by its label.
+    let mut errors = Vec::new();
     if field(&form, "consent") != "yes" {
-        let error = domain::Error::from(domain::ValidationError::new(
+        errors.push(domain::Error::from(domain::ValidationError::new(
             "consent",
             None,
             domain::Problem::MustAgree,
-        ));
-        let body = signup_form(&visit, &fields, &form, Some(&error));
-        return visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body);
+        )));
     }
-
+    let frequency = frequency_of(&form).unwrap_or_else(|error| {
+        errors.push(error);
+        Frequency::Instant
+    });
     let input = Signup {
         email: field(&form, "email").to_owned(),
         password: SecretString::from(field(&form, "password").to_owned()),
         locale: visit.locale,
-        frequency: or_respond!(frequency_of(&form).map_err(|error| {
-            let body = signup_form(&visit, &fields, &form, Some(&error));
-            visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body)
-        })),
+        frequency,
         profile: profile_of(&form, &fields),
         consent_text: pick(visit.locale, CONSENT_JA, CONSENT_EN).to_owned(),
     };
+    let problems = or_respond!(
+        accounts::signup_problems(&state.db, visit.tenant_id(), &input)
+            .await
+            .map_err(|error| internal(visit.locale, &error))
+    );
+    errors.extend(
+        problems
+            .into_iter()
+            .map(|problem| with_label(problem.into(), &fields, visit.locale)),
+    );
+    if !errors.is_empty() {
+        let body = signup_form(&visit, &fields, &form, &errors);
+        return visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body);
+    }
 
     match accounts::sign_up(
         &state.db,
@@ -621,8 +636,8 @@ async fn signup(
             )
         }
         Err(error @ domain::Error::Validation(_)) => {
-            let error = with_label(error, &fields, visit.locale);
-            let body = signup_form(&visit, &fields, &form, Some(&error));
+            let errors = [with_label(error, &fields, visit.locale)];
+            let body = signup_form(&visit, &fields, &form, &errors);
             visit.page(StatusCode::UNPROCESSABLE_ENTITY, title, &body)
         }
         Err(error) => internal(visit.locale, &error),
