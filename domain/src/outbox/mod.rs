@@ -243,6 +243,7 @@ pub struct DeliveryFilter {
     pub sequence_id: Option<Uuid>,
     /// The copies of one broadcast.
     pub broadcast_id: Option<Uuid>,
+    pub kind: Option<DeliveryKind>,
 }
 
 /// Lists the tenant's deliveries that pass `filter`, newest first.
@@ -273,6 +274,9 @@ pub async fn list(
     }
     if let Some(broadcast_id) = filter.broadcast_id {
         query = query.filter(delivery::Column::BroadcastId.eq(broadcast_id));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(delivery::Column::Kind.eq(kind.as_str()));
     }
     let total_count = query.clone().count(db).await?;
     if let Some(after) = after {

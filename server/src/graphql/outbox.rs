@@ -34,6 +34,19 @@ pub enum DeliveryKindValue {
     Broadcast,
 }
 
+impl From<DeliveryKindValue> for DeliveryKind {
+    fn from(value: DeliveryKindValue) -> Self {
+        match value {
+            DeliveryKindValue::Listing => DeliveryKind::Listing,
+            DeliveryKindValue::ListingUpdate => DeliveryKind::ListingUpdate,
+            DeliveryKindValue::Digest => DeliveryKind::Digest,
+            DeliveryKindValue::Step => DeliveryKind::Step,
+            DeliveryKindValue::Account => DeliveryKind::Account,
+            DeliveryKindValue::Broadcast => DeliveryKind::Broadcast,
+        }
+    }
+}
+
 impl From<DeliveryKind> for DeliveryKindValue {
     fn from(value: DeliveryKind) -> Self {
         match value {
@@ -363,8 +376,8 @@ pub struct OutboxQuery;
 
 #[Object]
 impl OutboxQuery {
-    /// Deliveries, newest first, optionally of one member, in one state, of one step-mail
-    /// sequence or of one broadcast.
+    /// Deliveries, newest first, optionally of one member, in one state, of one kind, of one
+    /// step-mail sequence or of one broadcast.
     #[graphql(complexity = "first.clamp(1, 200) as usize * child_complexity")]
     #[expect(
         clippy::too_many_arguments,
@@ -380,6 +393,9 @@ impl OutboxQuery {
         #[graphql(desc = "Only the step mail of this sequence, removed steps included.")]
         sequence_id: Option<ID>,
         #[graphql(desc = "Only the copies of this broadcast.")] broadcast_id: Option<ID>,
+        #[graphql(desc = "Only mail of this kind, such as ACCOUNT.")] kind: Option<
+            DeliveryKindValue,
+        >,
     ) -> ApiResult<DeliveryConnection> {
         let tenant_id = ctx.authorize(Permission::ReadDeliveries)?;
         let after = after
@@ -403,6 +419,7 @@ impl OutboxQuery {
             state: state.map(Into::into),
             sequence_id,
             broadcast_id,
+            kind: kind.map(Into::into),
         };
         let page = outbox::list(&ctx.state().db, tenant_id, first, after, filter)
             .await

@@ -154,11 +154,22 @@ async fn broadcast_goes_out_once_at_its_time(database: Database) {
     let copies = app
         .graphql(
             Some(&token),
-            "query($id: ID!) { deliveries(broadcastId: $id) { totalCount } }",
+            "query($id: ID!) { deliveries(broadcastId: $id, kind: BROADCAST) { totalCount } }",
             json!({ "id": first["id"] }),
         )
         .await;
     assert_eq!(copies["data"]["deliveries"]["totalCount"], 2, "{copies}");
+    let other_kind = app
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { deliveries(broadcastId: $id, kind: STEP) { totalCount } }",
+            json!({ "id": first["id"] }),
+        )
+        .await;
+    assert_eq!(
+        other_kind["data"]["deliveries"]["totalCount"], 0,
+        "{other_kind}"
+    );
     let mut mails = deliveries(&app, &token, None).await;
     mails.retain(|mail| mail["kind"] == "BROADCAST");
     let mut addresses: Vec<&str> = mails
