@@ -248,18 +248,21 @@ pub async fn queue_due(
         .await?;
     let mut queued = 0;
     for row in due_rows {
-        // Claiming first stops a cancel from racing the copies being queued.
-        broadcast::Entity::update_many()
+        // Claiming first stops a cancel from racing the copies being queued. A broadcast left
+        // `queuing` by an interrupted run is claimed already and is finished here.
+        let claimed = broadcast::Entity::update_many()
             .col_expr(
                 broadcast::Column::State,
                 BroadcastState::Queuing.as_str().into(),
             )
+            .filter(broadcast::Column::TenantId.eq(tenant_id.0))
             .filter(broadcast::Column::Id.eq(row.id))
             .filter(broadcast::Column::State.eq(BroadcastState::Scheduled.as_str()))
             .exec(db)
-            .await?;
-        let claimed = broadcast::Entity::find_by_id(row.id).one(db).await?;
-        if claimed.is_none_or(|claimed| claimed.state != BroadcastState::Queuing.as_str()) {
+            .await?
+            .rows_affected
+            == 1;
+        if !claimed && BroadcastState::parse(&row.state) != BroadcastState::Queuing {
             continue;
         }
         queued += queue_copies(db, tenant_id, &row, now).await?;
@@ -278,6 +281,7 @@ pub async fn queue_due(
                 i32::try_from(recipients).unwrap_or(i32::MAX).into(),
             )
             .col_expr(broadcast::Column::QueuedAt, now.into())
+            .filter(broadcast::Column::TenantId.eq(tenant_id.0))
             .filter(broadcast::Column::Id.eq(row.id))
             .exec(db)
             .await?;

@@ -135,11 +135,7 @@ fn branded(
         Some(tenant) => Masthead::of(tenant),
         None => Masthead::plain(),
     };
-    let html = layout(subscription.locale, &masthead, title, &body).replacen(
-        "<meta charset=\"utf-8\">",
-        "<meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">",
-        1,
-    );
+    let html = layout(subscription.locale, &masthead, title, &body, true);
     (status, Html(html)).into_response()
 }
 

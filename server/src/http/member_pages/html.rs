@@ -58,8 +58,15 @@ impl<'a> Masthead<'a> {
     }
 }
 
-/// Wraps `body` in the page layout, under the tenant's logo or name and in its colours.
-pub fn layout(locale: Locale, masthead: &Masthead<'_>, title: &str, body: &str) -> String {
+/// Wraps `body` in the page layout, under the tenant's logo or name and in its colours. With
+/// `noindex`, search engines are asked not to list the page.
+pub fn layout(
+    locale: Locale,
+    masthead: &Masthead<'_>,
+    title: &str,
+    body: &str,
+    noindex: bool,
+) -> String {
     let name = escape(masthead.name);
     let brand = match &masthead.logo_path {
         // The name stays as the image's text, for screen readers and when images are off.
@@ -76,13 +83,18 @@ pub fn layout(locale: Locale, masthead: &Masthead<'_>, title: &str, body: &str) 
     };
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{robots}\
          <title>{title} | {name}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\
          <body class=\"member-page\"{style}><header class=\"topbar\"><div class=\"topbar-inner\">\
          <span class=\"brand\">{brand}</span>\
          </div></header><main class=\"page\"><h1>{title}</h1>{body}</main></body></html>",
         lang = locale.as_str(),
         title = escape(title),
+        robots = if noindex {
+            "<meta name=\"robots\" content=\"noindex\">"
+        } else {
+            ""
+        },
     )
 }
 

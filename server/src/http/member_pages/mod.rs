@@ -225,6 +225,7 @@ impl Visit {
                 &Masthead::of(&self.tenant),
                 title,
                 body,
+                false,
             )),
         )
             .into_response();
@@ -296,6 +297,22 @@ impl Visit {
     )]
     fn limit<T>(&self, result: domain::error::Result<T>) -> Result<T, Response> {
         result.map_err(|error| internal(self.locale, &error))
+    }
+
+    /// Checks each limiter's budget for its key, in order, and returns the "please wait" page
+    /// of the first one that is used up.
+    async fn within_limits(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        budgets: &[(&domain::auth::rate_limit::AttemptLimiter, &str)],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), Response> {
+        for (limiter, key) in budgets {
+            if let Some(retry) = self.limit(limiter.check(db, key, now).await)? {
+                return Err(limited(self, retry));
+            }
+        }
+        Ok(())
     }
 
     /// Tells the browser to drop the session cookie, whose session has ended.
@@ -439,7 +456,11 @@ pub(crate) fn profile_text(value: &Value) -> String {
 
 fn plain(status: StatusCode, locale: Locale, ja: &str, en: &str) -> Response {
     let text = pick(locale, ja, en);
-    (status, Html(layout(locale, &Masthead::plain(), text, ""))).into_response()
+    (
+        status,
+        Html(layout(locale, &Masthead::plain(), text, "", false)),
+    )
+        .into_response()
 }
 
 fn internal(locale: Locale, error: &domain::Error) -> Response {
@@ -564,9 +585,11 @@ async fn signup(
     let key = format!("{}|{}", visit.tenant.id, client.ip());
     let now = Utc::now();
     let signups = &state.member_limits.signups;
-    if let Some(retry) = or_respond!(visit.limit(signups.check(&state.db, &key, now).await)) {
-        return limited(&visit, retry);
-    }
+    or_respond!(
+        visit
+            .within_limits(&state.db, &[(signups, &key)], now)
+            .await
+    );
 
     let fields = or_respond!(
         profile_fields::get(&state.db, visit.tenant_id())
@@ -766,22 +789,11 @@ async fn login(
     let account_key = format!("{}|{email}", visit.tenant.id);
     let now = Utc::now();
     let limits = &state.member_limits;
-    let per_account =
-        or_respond!(visit.limit(limits.logins.check(&state.db, &account_key, now).await));
-    let per_client = match per_account {
-        Some(wait) => Some(wait),
-        None => or_respond!(
-            visit.limit(
-                limits
-                    .logins_per_client
-                    .check(&state.db, &client_key, now)
-                    .await
-            )
-        ),
-    };
-    if let Some(retry) = per_client {
-        return limited(&visit, retry);
-    }
+    let budgets = [
+        (&limits.logins, account_key.as_str()),
+        (&limits.logins_per_client, client_key.as_str()),
+    ];
+    or_respond!(visit.within_limits(&state.db, &budgets, now).await);
     let password = SecretString::from(field(&form, "password").to_owned());
     match accounts::log_in(&state.db, visit.tenant_id(), &email, password, Utc::now()).await {
         Ok(token) => {
@@ -1191,9 +1203,7 @@ async fn reset_request(
     let key = format!("{}|{}", visit.tenant.id, client.ip());
     let now = Utc::now();
     let resets = &state.member_limits.resets;
-    if let Some(retry) = or_respond!(visit.limit(resets.check(&state.db, &key, now).await)) {
-        return limited(&visit, retry);
-    }
+    or_respond!(visit.within_limits(&state.db, &[(resets, &key)], now).await);
     or_respond!(visit.limit(resets.record(&state.db, &key, now).await));
 
     let email = field(&form, "email");
