@@ -1,6 +1,6 @@
 //! Tenant branding for the member pages: two colours on the tenant row, and the logo image in a
 //! table of its own so that loading a tenant never reads the image. `logo_updated_at` on the
-//! tenant row tells whether there is a logo and versions its URL for caches.
+//! tenant row is set only when there is a logo, and it versions the logo's URL for caches.
 
 use sea_orm_migration::prelude::*;
 

@@ -456,9 +456,12 @@ fn position_before(steps: &[sequence_step::Model], before: Option<Uuid>) -> Resu
 }
 
 /// Moves a step before `before`, or to the end. It keeps its id, so a member who got it never
-/// gets it again. For members it now lies behind, it is not sent (a backfill can send it); for members
-/// it now lies ahead of, it is due at its time in the new order, or skipped where that time
-/// has passed, like a newly added step.
+/// gets it again. Members it now lies behind do not get it unless it is backfilled. Members it
+/// now lies ahead of get it at its time in the new order, or skip it where that time has
+/// passed, like a newly added step.
+///
+/// NOTE: a "day N" step moved after a step of a later day is due at once after that step,
+/// because its own time has passed by then. This follows from the scheduler and is untested.
 pub async fn move_step(
     db: &DatabaseConnection,
     tenant_id: TenantId,

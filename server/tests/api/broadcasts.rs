@@ -43,8 +43,8 @@ async fn queue_at(app: &TestApp, tenant_id: TenantId, now: &str) -> usize {
         .unwrap()
 }
 
-/// A broadcast at 09:00 Tokyo time reaches each subscribed member once at that instant, whether
-/// the time came with an offset or as a local time. A time without either is refused, and a
+/// Checks that a broadcast at 09:00 Tokyo time reaches each subscribed member once at that
+/// instant, given with an offset or as a local time. A time without either is rejected, and a
 /// cancelled broadcast sends nothing.
 async fn broadcast_goes_out_once_at_its_time(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;

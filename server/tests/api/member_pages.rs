@@ -476,8 +476,8 @@ on_both_databases!(member_pages_know_their_tenant_and_language);
 /// A one-pixel PNG, as `base64 -w0` prints it.
 const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
 
-/// An operator sets colours and a logo; the member pages show them, the logo is served as
-/// the image it is, and wrong colours or an SVG are refused with a message naming the field.
+/// Checks that the member pages show the colours and logo an operator sets, and that the logo
+/// is served as the image it is. Invalid colours and SVG files are rejected by field.
 async fn member_pages_wear_the_tenants_logo_and_colours(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = rental_tenant(&app, SLUG).await;

@@ -326,8 +326,8 @@ async fn inserted_steps_send_no_surprise_mail(database: Database) {
 }
 on_both_databases!(inserted_steps_send_no_surprise_mail);
 
-/// A step moved behind a member's place is not sent to that member (a backfill would), and a
-/// step the member got already is not sent again when moved ahead of the member's place.
+/// Checks that a step moved behind a member's place is not sent to that member unless
+/// backfilled, and that a step the member got is not sent again when moved ahead.
 async fn moved_steps_send_no_surprise_mail(database: Database) {
     let app = spawn_app(database, Queue::Embedded).await;
     let token = app.sign_up("steps-move").await;
